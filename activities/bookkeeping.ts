@@ -1,0 +1,71 @@
+/** Activities that mirror the workflow's progress into the database and the audit log. */
+import { Contact, Enrollment, Sequence } from '../db/entities/index.js';
+import type { ActivityDeps } from './deps.js';
+import { appendEvent } from './event-log.js';
+import type { FinishEnrollmentInput, RecordProgressInput, SkipStepInput } from './types.js';
+
+export function createBookkeeping(deps: ActivityDeps) {
+  async function recordProgress(input: RecordProgressInput): Promise<void> {
+    const em = deps.orm.em.fork();
+    await em.nativeUpdate(
+      Enrollment,
+      { id: input.enrollmentId, generation: input.generation },
+      {
+        currentStepId: input.next?.stepId ?? null,
+        currentStepIndex: input.next?.index ?? null,
+        dueAt: input.next ? new Date(input.next.dueAtMs) : null,
+      },
+    );
+  }
+
+  async function skipStep(input: SkipStepInput): Promise<void> {
+    const em = deps.orm.em.fork();
+    const enrollment = await em.findOneOrFail(Enrollment, input.enrollmentId);
+    enrollment.currentStepId = input.next?.stepId ?? null;
+    enrollment.currentStepIndex = input.next?.index ?? null;
+    enrollment.dueAt = input.next ? new Date(input.next.dueAtMs) : null;
+    appendEvent(em, {
+      workspace: enrollment.workspace,
+      sequence: enrollment.sequence,
+      contact: enrollment.contact,
+      enrollment: enrollment.id,
+      type: 'step.skipped',
+      data: { stepId: input.stepId, reason: input.reason, generation: input.generation },
+    });
+    await em.flush();
+  }
+
+  /**
+   * Records how the enrollment ended. A status the API already wrote (a stop) wins over
+   * the workflow's view, and the sequence's active tag comes off the contact (E11).
+   */
+  async function finishEnrollment(input: FinishEnrollmentInput): Promise<void> {
+    await deps.orm.em.fork().transactional(async (em) => {
+      const enrollment = await em.findOne(Enrollment, input.enrollmentId);
+      if (!enrollment || enrollment.generation !== input.generation) return;
+      if (enrollment.status === 'active' || enrollment.status === 'paused') {
+        enrollment.status = input.status;
+        enrollment.endReason = input.reason;
+      }
+      enrollment.endedAt ??= deps.clock();
+      enrollment.currentStepId = null;
+      enrollment.currentStepIndex = null;
+      enrollment.dueAt = null;
+      const sequence = await em.findOne(Sequence, enrollment.sequence);
+      if (sequence?.activeTag) {
+        const contact = await em.findOne(Contact, enrollment.contact);
+        if (contact) contact.tags = contact.tags.filter((tag) => tag !== sequence.activeTag);
+      }
+      appendEvent(em, {
+        workspace: enrollment.workspace,
+        sequence: enrollment.sequence,
+        contact: enrollment.contact,
+        enrollment: enrollment.id,
+        type: 'enrollment.ended',
+        data: { status: enrollment.status, reason: enrollment.endReason, generation: input.generation },
+      });
+    });
+  }
+
+  return { recordProgress, skipStep, finishEnrollment };
+}

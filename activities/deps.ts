@@ -1,0 +1,12 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Logger } from 'pino';
+import type { EmailSender } from '../email/sender.js';
+
+/** What activities need from the outside world; tests pass fakes (CONVENTIONS §3). */
+export interface ActivityDeps {
+  orm: MikroORM;
+  email: EmailSender;
+  config: { from: string; publicUrl: string };
+  clock: () => Date;
+  logger: Logger;
+}

@@ -1,0 +1,47 @@
+/** Loads what an enrollment's workflow needs to plan its steps (timing, window, zone). */
+import { Contact, Enrollment, Sequence, SequenceVersion } from '../db/entities/index.js';
+import { toPlannedStep } from '../workflows/plan.js';
+import { resolveTimeZone } from '../workflows/send-window.js';
+import type { ActivityDeps } from './deps.js';
+import type { EnrollmentRef, LoadPlanResult } from './types.js';
+
+export function createLoadPlan(deps: ActivityDeps) {
+  return async function loadPlan(ref: EnrollmentRef): Promise<LoadPlanResult> {
+    const em = deps.orm.em.fork();
+    const enrollment = await em.findOne(Enrollment, ref.enrollmentId);
+    if (!enrollment || enrollment.generation !== ref.generation) {
+      return { kind: 'ended', outcome: 'cancelled', reason: 'record_missing' };
+    }
+    if (!['active', 'paused'].includes(enrollment.status)) {
+      const outcome =
+        enrollment.status === 'active' || enrollment.status === 'paused' ? 'cancelled' : enrollment.status;
+      return { kind: 'ended', outcome, reason: enrollment.endReason ?? enrollment.status };
+    }
+    const [sequence, contact] = await Promise.all([
+      em.findOne(Sequence, enrollment.sequence),
+      em.findOne(Contact, enrollment.contact),
+    ]);
+    if (!sequence || sequence.status === 'deleted') {
+      return { kind: 'ended', outcome: 'cancelled', reason: 'sequence_deleted' };
+    }
+    if (!contact) return { kind: 'ended', outcome: 'cancelled', reason: 'record_missing' };
+    if (contact.suppression)
+      return { kind: 'ended', outcome: 'cancelled', reason: `contact_${contact.suppression}` };
+    const version = sequence.liveVersion
+      ? await em.findOne(SequenceVersion, { sequence: sequence.id, version: sequence.liveVersion })
+      : null;
+    if (!version) return { kind: 'ended', outcome: 'failed', reason: 'sequence_not_published' };
+    return {
+      kind: 'plan',
+      plan: {
+        sequenceName: sequence.name,
+        sequenceStatus: sequence.status,
+        version: version.version,
+        steps: version.steps.map(toPlannedStep),
+        sendWindow: sequence.sendWindow ?? null,
+        timeZone: resolveTimeZone(contact.timeZone, sequence.timeZone),
+        contactEmail: contact.email,
+      },
+    };
+  };
+}

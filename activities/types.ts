@@ -1,0 +1,55 @@
+/** The contract between the enrollment workflow and its activities (plain, serializable data). */
+import type { HoldSource } from '../workflows/messages.js';
+import type { EnrollmentPlan } from '../workflows/plan.js';
+import type { EnrollmentOutcome } from '../workflows/state.js';
+
+export interface EnrollmentRef {
+  enrollmentId: string;
+  generation: number;
+}
+
+export type LoadPlanResult =
+  | { kind: 'plan'; plan: EnrollmentPlan }
+  /** The enrollment must not run (deleted sequence, suppressed contact, already stopped). */
+  | { kind: 'ended'; outcome: EnrollmentOutcome; reason: string };
+
+/** Where the enrollment goes next, mirrored into the database for listing and search. */
+export interface NextStepMirror {
+  stepId: string;
+  index: number;
+  dueAtMs: number;
+}
+
+export interface SendStepInput extends EnrollmentRef {
+  stepId: string;
+  kind: 'first' | 'resend';
+  /** The instant the workflow decided to send at (the next step's delay counts from it). */
+  scheduledAtMs: number;
+  next: NextStepMirror | null;
+}
+
+export type SendStepResult =
+  | { outcome: 'sent'; deliveryId: string; providerMessageId: string | null; alreadySent: boolean }
+  /** D2 refused because a pause is in force; the step is held, not lost. */
+  | { outcome: 'held'; source: HoldSource; reason: string }
+  /** D2 refused because the step is gone from the live version (S5); re-plan. */
+  | { outcome: 'step_removed'; reason: string }
+  /** D2 refused for good: the enrollment must end (stopped, suppressed, sequence deleted). */
+  | { outcome: 'ended'; status: EnrollmentOutcome; reason: string }
+  /** D4: the provider refused permanently (invalid address, rejected content). */
+  | { outcome: 'failed'; reason: string; endsEnrollment: boolean };
+
+export interface SkipStepInput extends EnrollmentRef {
+  stepId: string;
+  reason: 'expired' | 'skipped';
+  next: NextStepMirror | null;
+}
+
+export interface RecordProgressInput extends EnrollmentRef {
+  next: NextStepMirror | null;
+}
+
+export interface FinishEnrollmentInput extends EnrollmentRef {
+  status: EnrollmentOutcome;
+  reason: string;
+}

@@ -1,0 +1,55 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { sequenceResponse } from '../serialize.js';
+import { Problem, problemResponses } from '../schemas/common.js';
+import { SequenceInput, SequenceParams, SequenceSchema } from '../schemas/sequences.js';
+import { createSequence, getSequence, liveVersion, publishSequence } from '../services/sequences.js';
+
+export const sequenceRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.post(
+    '/sequences',
+    {
+      schema: {
+        tags: ['sequences'],
+        summary: 'Create a sequence (as a draft, S1)',
+        body: SequenceInput,
+        response: { 201: SequenceSchema, ...problemResponses },
+      },
+    },
+    async (request, reply) => {
+      const sequence = await createSequence(request.services, request.body);
+      return reply.code(201).send(sequenceResponse(sequence, null));
+    },
+  );
+
+  app.get(
+    '/sequences/:sequenceId',
+    {
+      schema: {
+        tags: ['sequences'],
+        summary: 'Read a sequence with its draft and live steps',
+        params: SequenceParams,
+        response: { 200: SequenceSchema, ...problemResponses },
+      },
+    },
+    async (request) => {
+      const sequence = await getSequence(request.services, request.params.sequenceId);
+      return sequenceResponse(sequence, await liveVersion(request.services, sequence));
+    },
+  );
+
+  app.post(
+    '/sequences/:sequenceId/publish',
+    {
+      schema: {
+        tags: ['sequences'],
+        summary: 'Publish the draft as a new live version (S2)',
+        params: SequenceParams,
+        response: { 200: SequenceSchema, ...problemResponses, 422: Problem },
+      },
+    },
+    async (request) => {
+      const { sequence, version } = await publishSequence(request.services, request.params.sequenceId);
+      return sequenceResponse(sequence, version);
+    },
+  );
+};

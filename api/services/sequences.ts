@@ -1,0 +1,146 @@
+import { randomUUID } from 'node:crypto';
+import { Sequence, SequenceVersion } from '../../db/entities/index.js';
+import { renderStep, templateError } from '../../email/render.js';
+import { durationToMs, type StepDefinition } from '../../workflows/plan.js';
+import { isValidTimeZone, validateSendWindow, type SendWindow } from '../../workflows/send-window.js';
+import type { ServiceContext } from '../context.js';
+import { invalidField, notFound, ProblemError } from '../errors.js';
+import type { SequenceInput, StepInput } from '../schemas/sequences.js';
+
+/** The contact templates are checked against at publish (S2). */
+export const SAMPLE_CONTACT = {
+  email: 'sample@example.com',
+  name: 'Sample Contact',
+  timeZone: 'UTC',
+  attributes: {},
+  tags: [],
+};
+
+function toStepDefinitions(steps: StepInput[]): StepDefinition[] {
+  const seen = new Set<string>();
+  return steps.map((step, index) => {
+    const id = step.id ?? randomUUID().slice(0, 8);
+    if (seen.has(id)) throw invalidField(`/body/steps/${index}/id`, `duplicate step id ${id}`);
+    seen.add(id);
+    if (durationToMs(step.delay) === null) {
+      throw invalidField(`/body/steps/${index}/delay`, `${step.delay} is not an ISO-8601 duration`);
+    }
+    if (step.expiresAfter && durationToMs(step.expiresAfter) === null) {
+      throw invalidField(
+        `/body/steps/${index}/expiresAfter`,
+        `${step.expiresAfter} is not an ISO-8601 duration`,
+      );
+    }
+    return {
+      id,
+      name: step.name,
+      delay: step.delay,
+      expiresAfter: step.expiresAfter ?? null,
+      subject: step.subject,
+      html: step.html,
+      text: step.text ?? null,
+    };
+  });
+}
+
+function checkSettings(input: Partial<SequenceInput>): void {
+  if (input.timeZone !== undefined && !isValidTimeZone(input.timeZone)) {
+    throw invalidField('/body/timeZone', `${input.timeZone} is not an IANA time zone`);
+  }
+  if (input.sendWindow) {
+    const problems = validateSendWindow(input.sendWindow);
+    if (problems.length > 0) throw invalidField('/body/sendWindow', problems.join('; '));
+  }
+}
+
+/** S1: a new sequence is a draft; it accepts no enrollments until published. */
+export async function createSequence(ctx: ServiceContext, input: SequenceInput): Promise<Sequence> {
+  checkSettings(input);
+  const sequence = ctx.em.create(Sequence, {
+    workspace: ctx.workspaceId,
+    name: input.name,
+    status: 'draft',
+    draftSteps: toStepDefinitions(input.steps),
+    triggerTags: input.triggerTags ?? [],
+    exitTags: input.exitTags ?? [],
+    activeTag: input.activeTag ?? null,
+    sendWindow: (input.sendWindow as SendWindow | null | undefined) ?? null,
+    timeZone: input.timeZone ?? 'UTC',
+  });
+  await ctx.em.flush();
+  return sequence;
+}
+
+export async function getSequence(ctx: ServiceContext, sequenceId: string): Promise<Sequence> {
+  const sequence = await ctx.em.findOne(Sequence, { id: sequenceId, workspace: ctx.workspaceId });
+  if (!sequence || sequence.status === 'deleted') throw notFound('Sequence', sequenceId);
+  return sequence;
+}
+
+export async function liveVersion(ctx: ServiceContext, sequence: Sequence): Promise<SequenceVersion | null> {
+  if (!sequence.liveVersion) return null;
+  return ctx.em.findOne(SequenceVersion, { sequence: sequence.id, version: sequence.liveVersion });
+}
+
+/**
+ * S2: validates (at least one step, every template renders against a sample contact) and
+ * makes the draft a new live version. A paused sequence stays paused.
+ */
+export async function publishSequence(
+  ctx: ServiceContext,
+  sequenceId: string,
+): Promise<{ sequence: Sequence; version: SequenceVersion }> {
+  const sequence = await getSequence(ctx, sequenceId);
+  const steps = sequence.draftSteps;
+  if (steps.length === 0) {
+    throw new ProblemError(
+      422,
+      'unpublishable',
+      'Sequence cannot be published',
+      'A sequence needs at least one step.',
+      {
+        field: '/draftSteps',
+      },
+    );
+  }
+  for (const [index, step] of steps.entries()) {
+    for (const part of ['subject', 'html', 'text'] as const) {
+      const template = step[part];
+      if (!template) continue;
+      const problem = templateError(template);
+      if (problem) {
+        throw new ProblemError(
+          422,
+          'template',
+          'Template does not render',
+          `Step ${index + 1} '${step.name}' ${part}: ${problem}`,
+          { field: `/draftSteps/${index}/${part}`, stepId: step.id },
+        );
+      }
+    }
+    try {
+      await renderStep(step, {
+        contact: SAMPLE_CONTACT,
+        sequence: { name: sequence.name },
+        unsubscribeUrl: null,
+      });
+    } catch (error) {
+      throw new ProblemError(
+        422,
+        'template',
+        'Template does not render',
+        `Step ${index + 1} '${step.name}': ${error instanceof Error ? error.message : String(error)}`,
+        { field: `/draftSteps/${index}`, stepId: step.id },
+      );
+    }
+  }
+  const version = ctx.em.create(SequenceVersion, {
+    sequence: sequence.id,
+    version: (sequence.liveVersion ?? 0) + 1,
+    steps,
+  });
+  sequence.liveVersion = version.version;
+  if (sequence.status === 'draft') sequence.status = 'active';
+  await ctx.em.flush();
+  return { sequence, version };
+}

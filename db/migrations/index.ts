@@ -1,0 +1,10 @@
+// Migrations are listed explicitly so they run the same from TypeScript sources, the
+// compiled build and the tests, with no file discovery. Add new ones at the end.
+import type { MigrationObject } from '@mikro-orm/core';
+import { Migration20261125041600 } from './Migration20261125041600.js';
+import { Migration20261125041700 } from './Migration20261125041700.js';
+
+export const migrationsList: MigrationObject[] = [
+  { name: 'Migration20261125041600', class: Migration20261125041600 },
+  { name: 'Migration20261125041700', class: Migration20261125041700 },
+];

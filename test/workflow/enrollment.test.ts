@@ -1,0 +1,147 @@
+/**
+ * The enrollment workflow on Temporal's time-skipping server, with the real activities and
+ * a real PostgreSQL: weeks of sequence time run in seconds.
+ */
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Delivery, Enrollment } from '../../db/entities/index.js';
+import {
+  cancelEnrollment,
+  enrollContact,
+  pauseEnrollment,
+  resumeEnrollment,
+} from '../../api/services/enrollments.js';
+import { stateQuery } from '../../workflows/messages.js';
+import type { enrollmentWorkflow } from '../../workflows/enrollment.js';
+import { RecordingSender } from '../support/recording-sender.js';
+import { startTimeSkippingServer } from '../support/temporal.js';
+import { eventually } from '../support/wait.js';
+import { startWorld, type World } from '../support/world.js';
+
+const DAY = 24 * 60 * 60 * 1000;
+
+let env: TestWorkflowEnvironment;
+let world: World;
+let sender: RecordingSender;
+
+beforeAll(async () => {
+  env = await startTimeSkippingServer();
+  sender = new RecordingSender(() => env.currentTimeMs());
+  world = await startWorld(env, sender);
+}, 120_000);
+
+afterAll(async () => {
+  await world?.close();
+  await env?.teardown();
+});
+
+/** When the workflow scheduled each step of an enrollment, from the delivery ledger. */
+async function scheduledTimes(enrollmentId: string): Promise<Map<string, number>> {
+  const deliveries = await world.db.orm.em.fork().find(Delivery, { enrollment: enrollmentId });
+  return new Map(deliveries.map((delivery) => [delivery.stepId, delivery.scheduledAt!.getTime()]));
+}
+
+async function enrollNewContact() {
+  const sequence = await world.publishedSequence();
+  const contact = await world.contact();
+  const result = await enrollContact({ ...world.ctx, em: world.ctx.em.fork() }, sequence.id, contact.id);
+  if (result.kind !== 'enrolled') throw new Error(`expected a new enrollment, got ${result.kind}`);
+  const handle = env.client.workflow.getHandle<typeof enrollmentWorkflow>(result.enrollment.workflowId);
+  const sendsTo = () => sender.sends.filter((send) => send.email.to === contact.email);
+  const ctx = () => ({ ...world.ctx, em: world.ctx.em.fork() });
+  return { sequence, contact, enrollment: result.enrollment, handle, sendsTo, ctx };
+}
+
+test('E1: a contact receives every step at its delay and the enrollment completes', async () => {
+  const { handle, sendsTo, enrollment } = await enrollNewContact();
+  const result = await handle.result(); // time skips through the 7 days of the sequence
+  expect(result).toEqual({
+    status: 'completed',
+    reason: 'all_steps_done',
+    doneStepIds: ['welcome', 'follow-up', 'last'],
+  });
+  const sends = sendsTo();
+  expect(sends.map((send) => send.email.subject)).toEqual(['Welcome, Ada', 'Following up', 'Last note']);
+  // T1: delays are exact durations between the steps' send times…
+  const scheduled = await scheduledTimes(enrollment.id);
+  expect(scheduled.get('follow-up')! - scheduled.get('welcome')!).toBe(3 * DAY);
+  expect(scheduled.get('last')! - scheduled.get('follow-up')!).toBe(4 * DAY);
+  // …and the provider is called within moments of each.
+  for (const [index, stepId] of ['welcome', 'follow-up', 'last'].entries()) {
+    expect(sends[index]!.atMs - scheduled.get(stepId)!).toBeLessThan(60_000);
+  }
+
+  const row = await world.db.orm.em.fork().findOneOrFail(Enrollment, enrollment.id);
+  expect(row.status).toBe('completed');
+  expect(row.endReason).toBe('all_steps_done');
+  const deliveries = await world.db.orm.em.fork().find(Delivery, { enrollment: enrollment.id });
+  expect(deliveries.map((d) => [d.stepId, d.status]).sort()).toEqual([
+    ['follow-up', 'sent'],
+    ['last', 'sent'],
+    ['welcome', 'sent'],
+  ]);
+});
+
+test('E8: a pause holds the pending step for weeks; resume sends it, then the rest at their delays', async () => {
+  const { handle, sendsTo, enrollment, ctx } = await enrollNewContact();
+  await eventually(async () => sendsTo().length === 1, { what: 'the welcome email' });
+
+  await env.sleep('1 day');
+  await pauseEnrollment(ctx(), enrollment.id);
+  await eventually(async () => (await handle.query(stateQuery)).status === 'paused', {
+    what: 'paused state',
+  });
+
+  await env.sleep('3 weeks'); // far past the follow-up's due time
+  expect(sendsTo()).toHaveLength(1); // nothing is sent while paused, however long
+  const held = await handle.query(stateQuery);
+  expect(held.nextStep?.id).toBe('follow-up'); // held: not skipped, not lost
+  expect(held.doneStepIds).toEqual(['welcome']);
+
+  const resumedAt = await env.currentTimeMs();
+  await resumeEnrollment(ctx(), enrollment.id);
+  await eventually(async () => sendsTo().length === 2, { what: 'the held follow-up' });
+  const followUp = sendsTo()[1]!;
+  expect(followUp.email.subject).toBe('Following up');
+  expect(followUp.atMs).toBeGreaterThanOrEqual(resumedAt); // overdue: sent on resume…
+  expect(followUp.atMs - resumedAt).toBeLessThan(60_000); // …not a day later
+
+  const result = await handle.result();
+  expect(result.status).toBe('completed');
+  expect(sendsTo().map((send) => send.email.subject)).toEqual(['Welcome, Ada', 'Following up', 'Last note']);
+  const scheduled = await scheduledTimes(enrollment.id);
+  expect(scheduled.get('follow-up')).toBeGreaterThanOrEqual(resumedAt);
+  expect(scheduled.get('last')! - scheduled.get('follow-up')!).toBe(4 * DAY); // the rest follow at their delays
+});
+
+test('E4: cancelling during a wait stops all further sends', async () => {
+  const { handle, sendsTo, enrollment, ctx } = await enrollNewContact();
+  await eventually(async () => sendsTo().length === 1, { what: 'the welcome email' });
+  await env.sleep('2 days');
+
+  const cancelled = await cancelEnrollment(ctx(), enrollment.id, 'replied');
+  expect(cancelled.status).toBe('cancelled');
+  const result = await handle.result();
+  expect(result).toMatchObject({ status: 'cancelled', reason: 'replied', doneStepIds: ['welcome'] });
+
+  await env.sleep('4 weeks');
+  expect(sendsTo()).toHaveLength(1);
+  const row = await world.db.orm.em.fork().findOneOrFail(Enrollment, enrollment.id);
+  expect(row).toMatchObject({ status: 'cancelled', endReason: 'replied' });
+});
+
+test('E2: enrolling a contact that is already active returns the same enrollment and starts nothing new', async () => {
+  const { sequence, contact, enrollment, handle, sendsTo, ctx } = await enrollNewContact();
+  await eventually(async () => sendsTo().length === 1, { what: 'the welcome email' });
+
+  const again = await enrollContact(ctx(), sequence.id, contact.id);
+  expect(again.kind).toBe('already_active');
+  expect(again.enrollment.id).toBe(enrollment.id);
+  const rows = await world.db.orm.em.fork().find(Enrollment, { sequence: sequence.id, contact: contact.id });
+  expect(rows).toHaveLength(1);
+
+  const description = await handle.describe();
+  expect(description.runId).toBe(enrollment.runId); // the same run, not a restart
+  await env.sleep('1 day');
+  expect(sendsTo()).toHaveLength(1); // not reset to step 1
+  await cancelEnrollment(ctx(), enrollment.id);
+});

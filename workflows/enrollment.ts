@@ -1,0 +1,273 @@
+/**
+ * One contact's pass through one sequence (DESIGN §4). The workflow owns progress: which
+ * step is next, when it is due, whether it is held. It sleeps until a step is due, asks the
+ * send activity to deliver it (which re-checks everything, D2), and mirrors its state into
+ * search attributes and the database so people can find it.
+ */
+import {
+  condition,
+  continueAsNew,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { createActivities } from '../activities/index.js';
+import type { NextStepMirror, SendStepResult } from '../activities/types.js';
+import { cancelSignal, pauseSignal, resumeSignal, sequenceChangedSignal, stateQuery } from './messages.js';
+import type { HoldSource } from './messages.js';
+import { isExpired, nextStepIndex, type EnrollmentPlan, type PlannedStep } from './plan.js';
+import {
+  CurrentStepAttribute,
+  EnrollmentStatusAttribute,
+  NextSendTimeAttribute,
+} from './search-attributes.js';
+import { describeInstant, nextSendTime } from './send-window.js';
+import {
+  startProgress,
+  statusOf,
+  type EnrollmentInput,
+  type EnrollmentOutcome,
+  type EnrollmentProgress,
+  type EnrollmentResult,
+  type EnrollmentSnapshot,
+} from './state.js';
+
+type Activities = ReturnType<typeof createActivities>;
+
+// Bookkeeping activities: quick database writes, retried until the database is back.
+const bookkeeping = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+
+// The send: transient provider errors retry with backoff for as long as it takes (D4);
+// permanent ones come back as a `failed` result, never as a retry.
+const delivery = proxyActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes' },
+});
+
+/** The step the enrollment waits for and when it goes. */
+interface PendingStep {
+  step: PlannedStep;
+  index: number;
+  dueAtMs: number;
+  sendAtMs: number;
+}
+
+export async function enrollmentWorkflow(input: EnrollmentInput): Promise<EnrollmentResult> {
+  const { enrollmentId, generation } = input;
+  const ref = { enrollmentId, generation };
+  const progress: EnrollmentProgress = input.carried ?? startProgress(Date.now());
+  let planIsStale = false;
+  let pending: PendingStep | null = null;
+  let mirroredKey = '';
+  let publishedKey = '';
+
+  const isHeld = () => progress.heldBy.length > 0;
+  const isEnding = () => progress.ending !== null;
+
+  setHandler(pauseSignal, ({ source }) => hold(progress, source));
+  setHandler(resumeSignal, ({ source }) => release(progress, source));
+  setHandler(cancelSignal, ({ reason, outcome }) => end(progress, outcome ?? 'cancelled', reason));
+  setHandler(sequenceChangedSignal, () => {
+    planIsStale = true;
+  });
+  setHandler(stateQuery, (): EnrollmentSnapshot => snapshot(input, progress, pending));
+
+  let plan = await loadPlan();
+
+  while (plan && !isEnding()) {
+    if (workflowInfo().continueAsNewSuggested) {
+      await continueAsNew<typeof enrollmentWorkflow>({ ...input, carried: progress });
+    }
+    if (planIsStale) {
+      planIsStale = false;
+      plan = await loadPlan();
+      continue;
+    }
+
+    const index = nextStepIndex(plan.steps, progress.doneStepIds);
+    const step = plan.steps[index];
+    if (!step) {
+      end(progress, 'completed', 'all_steps_done');
+      break;
+    }
+    const dueAtMs = progress.anchorMs + step.delayMs;
+    // T1/S4: due times never move; a step that is already due goes at the next valid send time.
+    const sendAtMs = nextSendTime(Math.max(dueAtMs, Date.now()), plan.sendWindow, plan.timeZone);
+    pending = { step, index, dueAtMs, sendAtMs };
+    await show(plan, pending);
+
+    if (isHeld()) {
+      // E8/S3: the pending step is held — not sent, not skipped, not lost — until resumed.
+      await condition(() => !isHeld() || isEnding() || planIsStale);
+      continue;
+    }
+    const waitMs = sendAtMs - Date.now();
+    if (waitMs > 0) {
+      const interrupted = await condition(() => isHeld() || isEnding() || planIsStale, waitMs, {
+        summary: `step ${index + 1} '${step.name}' due`,
+      });
+      if (interrupted) continue;
+    }
+
+    if (isExpired(step, dueAtMs, Date.now())) {
+      // S4: a step whose end date passed (typically during a pause) is skipped and recorded.
+      const next = followingStep(plan, progress, step, Date.now());
+      await bookkeeping.skipStep({ ...ref, stepId: step.id, reason: 'expired', next });
+      markDone(progress, step, Date.now());
+      mirroredKey = mirrorKey(next);
+      continue;
+    }
+
+    const resumesBefore = progress.resumeCount;
+    const next = followingStep(plan, progress, step, sendAtMs);
+    const result: SendStepResult = await delivery.sendStep.executeWithOptions(
+      { summary: `send step ${index + 1} '${step.name}'` },
+      [{ ...ref, stepId: step.id, kind: 'first', scheduledAtMs: sendAtMs, next }],
+    );
+    switch (result.outcome) {
+      case 'sent':
+        markDone(progress, step, sendAtMs);
+        mirroredKey = mirrorKey(next);
+        break;
+      case 'held':
+        // A resume that raced the refused send must not leave the step held forever.
+        if (progress.resumeCount === resumesBefore) hold(progress, result.source);
+        break;
+      case 'step_removed':
+        planIsStale = true;
+        break;
+      case 'ended':
+        end(progress, result.status, result.reason);
+        break;
+      case 'failed':
+        // D4: a permanent refusal is recorded on the delivery; see README "Behaviour".
+        if (result.endsEnrollment) end(progress, 'failed', result.reason);
+        else markDone(progress, step, Date.now());
+        break;
+    }
+  }
+
+  const ending = progress.ending ?? { outcome: 'completed' as const, reason: 'all_steps_done' };
+  pending = null;
+  await show(plan, null);
+  await bookkeeping.finishEnrollment({ ...ref, status: ending.outcome, reason: ending.reason });
+  return { status: ending.outcome, reason: ending.reason, doneStepIds: progress.doneStepIds };
+
+  async function loadPlan(): Promise<EnrollmentPlan | null> {
+    const loaded = await bookkeeping.loadPlan(ref);
+    if (loaded.kind === 'ended') {
+      end(progress, loaded.outcome, loaded.reason);
+      return null;
+    }
+    return loaded.plan;
+  }
+
+  /** Keeps the UI (search attributes, current details) and the database mirror current. */
+  async function show(currentPlan: EnrollmentPlan | null, current: PendingStep | null): Promise<void> {
+    const status = statusOf(progress);
+    const publishKey = `${status}|${current?.index ?? ''}|${current?.sendAtMs ?? ''}`;
+    if (publishKey !== publishedKey) {
+      publishedKey = publishKey;
+      upsertSearchAttributes([
+        { key: EnrollmentStatusAttribute, value: status },
+        { key: CurrentStepAttribute, value: current ? current.index + 1 : null },
+        {
+          key: NextSendTimeAttribute,
+          value: current && status === 'active' ? new Date(current.sendAtMs) : null,
+        },
+      ]);
+    }
+    setCurrentDetails(describe(progress, currentPlan, current));
+    // The database mirrors the step the enrollment waits for. Its active/paused status is
+    // written by the API alone, so a late mirror can never undo a pause or a resume.
+    if (!current || isEnding()) return;
+    const next = { stepId: current.step.id, index: current.index, dueAtMs: current.dueAtMs };
+    const key = mirrorKey(next);
+    if (key !== mirroredKey) {
+      mirroredKey = key;
+      await bookkeeping.recordProgress({ ...ref, next });
+    }
+  }
+}
+
+function hold(progress: EnrollmentProgress, source: HoldSource): void {
+  if (progress.ending || progress.heldBy.includes(source)) return;
+  if (progress.heldBy.length === 0) progress.pausedAtMs = Date.now();
+  progress.heldBy.push(source);
+}
+
+function release(progress: EnrollmentProgress, source: HoldSource): void {
+  progress.resumeCount += 1;
+  progress.heldBy = progress.heldBy.filter((held) => held !== source);
+  if (progress.heldBy.length === 0) progress.pausedAtMs = null;
+}
+
+function end(progress: EnrollmentProgress, outcome: EnrollmentOutcome, reason: string): void {
+  progress.ending ??= { outcome, reason };
+}
+
+function markDone(progress: EnrollmentProgress, step: PlannedStep, atMs: number): void {
+  progress.doneStepIds.push(step.id);
+  progress.anchorMs = atMs;
+}
+
+/** The step after `step` once it is done at `doneAtMs`, for the database mirror. */
+function followingStep(
+  plan: EnrollmentPlan,
+  progress: EnrollmentProgress,
+  step: PlannedStep,
+  doneAtMs: number,
+): NextStepMirror | null {
+  const index = nextStepIndex(plan.steps, [...progress.doneStepIds, step.id]);
+  const next = plan.steps[index];
+  return next ? { stepId: next.id, index, dueAtMs: doneAtMs + next.delayMs } : null;
+}
+
+function mirrorKey(next: NextStepMirror | null): string {
+  return `${next?.stepId ?? ''}|${next?.dueAtMs ?? ''}`;
+}
+
+function describe(
+  progress: EnrollmentProgress,
+  plan: EnrollmentPlan | null,
+  current: PendingStep | null,
+): string {
+  if (progress.ending) return `${progress.ending.outcome} (${progress.ending.reason})`;
+  if (!plan || !current) return 'starting';
+  const step = `step ${current.index + 1} '${current.step.name}'`;
+  if (progress.pausedAtMs !== null) {
+    return `paused since ${describeInstant(progress.pausedAtMs, plan.timeZone)} (by ${progress.heldBy.join(' and ')}); holding ${step}`;
+  }
+  return `waiting for ${step}, due ${describeInstant(current.sendAtMs, plan.timeZone)}`;
+}
+
+function snapshot(
+  input: EnrollmentInput,
+  progress: EnrollmentProgress,
+  pending: PendingStep | null,
+): EnrollmentSnapshot {
+  return {
+    enrollmentId: input.enrollmentId,
+    generation: input.generation,
+    status: statusOf(progress),
+    heldBy: [...progress.heldBy],
+    pausedAt: progress.pausedAtMs === null ? null : new Date(progress.pausedAtMs).toISOString(),
+    doneStepIds: [...progress.doneStepIds],
+    nextStep:
+      pending && !progress.ending
+        ? {
+            id: pending.step.id,
+            name: pending.step.name,
+            index: pending.index,
+            dueAt: new Date(pending.dueAtMs).toISOString(),
+            sendAt: new Date(pending.sendAtMs).toISOString(),
+          }
+        : null,
+    endReason: progress.ending?.reason ?? null,
+  };
+}

@@ -1,0 +1,11 @@
+/** The one place that names enrollment workflows (DESIGN §4): one id per (sequence, contact). */
+export function enrollmentWorkflowId(sequenceId: string, contactId: string): string {
+  return `enrollment:${sequenceId}:${contactId}`;
+}
+
+export function parseEnrollmentWorkflowId(
+  workflowId: string,
+): { sequenceId: string; contactId: string } | null {
+  const match = /^enrollment:([^:]+):([^:]+)$/.exec(workflowId);
+  return match ? { sequenceId: match[1]!, contactId: match[2]! } : null;
+}

@@ -1,0 +1,2 @@
+// The workflows the worker registers. Only workflow-safe code may be reachable from here.
+export { enrollmentWorkflow } from './enrollment.js';
