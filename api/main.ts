@@ -7,7 +7,9 @@ import { buildApp } from './app.js';
 
 const config = loadConfigOrExit();
 const logger = createLogger(config.logLevel, 'nudge-api');
-const orm = await createOrm(config.databaseUrl);
+const orm = await createOrm(config.databaseUrl, {
+  logger: (message) => logger.info({ component: 'orm' }, message),
+});
 await migrate(orm);
 const { client, connection } = await connectClient(config.temporal);
 const app = await buildApp({ orm, temporal: { client, taskQueue: config.temporal.taskQueue }, logger });

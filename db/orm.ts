@@ -23,6 +23,8 @@ export function ormConfig(databaseUrl: string, overrides: Partial<Options> = {})
     forceUtcTimezone: true,
     pool: { min: 0, max: 20 },
     debug: false,
+    // Migration progress and warnings go to the process's own (JSON) logger, or nowhere.
+    logger: () => {},
     ...overrides,
   });
 }

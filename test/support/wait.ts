@@ -4,7 +4,12 @@
  */
 export async function eventually<T>(
   probe: () => Promise<T | null | undefined | false>,
-  { timeoutMs = 30_000, intervalMs = 50, what = 'condition' } = {},
+  {
+    timeoutMs = 30_000,
+    intervalMs = 50,
+    what = 'condition',
+    detail,
+  }: { timeoutMs?: number; intervalMs?: number; what?: string; detail?: () => string } = {},
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
@@ -16,7 +21,9 @@ export async function eventually<T>(
       last = error;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+      throw new Error(
+        `timed out waiting for ${what}${last ? `: ${String(last)}` : ''}${detail ? `\n${detail().slice(-3000)}` : ''}`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
