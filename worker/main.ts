@@ -10,7 +10,9 @@ import { buildWorker } from './worker.js';
 const config = loadConfigOrExit();
 const logger = createLogger(config.logLevel, 'nudge-worker');
 
-const orm = await createOrm(config.databaseUrl, { logger: (message) => logger.info({ component: 'orm' }, message) });
+const orm = await createOrm(config.databaseUrl, {
+  logger: (message) => logger.info({ component: 'orm' }, message),
+});
 await migrate(orm);
 const temporal = await connectClient(config.temporal);
 await registerSearchAttributes(temporal.connection, config.temporal.namespace);
