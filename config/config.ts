@@ -19,6 +19,12 @@ const schema = z.object({
   RESEND_API_KEY: z.string().min(1).optional(),
   RESEND_BASE_URL: z.url().optional(),
   EMAIL_FROM: z.string().min(3).default('Nudge <nudge@localhost>'),
+  /**
+   * Workflows kept in the worker's sticky cache. Enrollments sleep for days between steps,
+   * so caching them buys nothing and costs ~0.5 MB each; a small cache keeps memory flat as
+   * enrollments grow (a woken workflow replays its short history instead).
+   */
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(250),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -29,6 +35,7 @@ export interface Config {
   temporal: { address: string; namespace: string; taskQueue: string };
   http: { host: string; port: number; publicUrl: string };
   email: { resendApiKey: string | null; resendBaseUrl: string | null; from: string };
+  worker: { maxCachedWorkflows: number };
   logLevel: Env['LOG_LEVEL'];
 }
 
@@ -60,6 +67,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       resendBaseUrl: e.RESEND_BASE_URL ?? null,
       from: e.EMAIL_FROM,
     },
+    worker: { maxCachedWorkflows: e.WORKER_MAX_CACHED_WORKFLOWS },
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -29,6 +29,7 @@ const worker = await buildWorker({
     clock: () => new Date(),
     logger,
   }),
+  options: { maxCachedWorkflows: config.worker.maxCachedWorkflows },
 });
 
 // Worker.run() resolves once shutdown (triggered by SIGINT/SIGTERM) has drained in-flight tasks.
