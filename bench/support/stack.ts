@@ -1,0 +1,126 @@
+/**
+ * A whole Nudge for a benchmark: Temporal dev server, a fresh PostgreSQL database, the Resend
+ * fake in its own process, and the real worker and API processes, started as operators would.
+ */
+import { randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { createWorkspaceWithKey } from '../../api/keys.js';
+import { registerSearchAttributes } from '../../config/temporal.js';
+import { spawnFakeResend, type SpawnedFakeResend, type SpawnOptions } from '../../test/fakes/resend-fake.js';
+import { createTestDatabase, type TestDatabase } from '../../test/support/database.js';
+import { freePort, startProcess, type NudgeProcess } from '../../test/support/processes.js';
+import { eventually } from '../../test/support/wait.js';
+import { startDevServer, type DevServer } from './temporal-dev-server.js';
+
+export interface Stack {
+  temporal: DevServer;
+  db: TestDatabase;
+  fake: SpawnedFakeResend;
+  client: Client;
+  taskQueue: string;
+  apiKey: string;
+  workspaceId: string;
+  env: Record<string, string>;
+  startWorker(extraEnv?: Record<string, string>): NudgeProcess;
+  startApi(extraEnv?: Record<string, string>): Promise<{ process: NudgeProcess; url: string }>;
+  stop(): Promise<void>;
+}
+
+export async function startStack(
+  options: { fake?: SpawnOptions; env?: Record<string, string> } = {},
+): Promise<Stack> {
+  const [temporal, db, fake] = await Promise.all([
+    startDevServer(),
+    createTestDatabase(),
+    spawnFakeResend({ apiKey: 're_bench', recordRequests: false, ...options.fake }),
+  ]);
+  const connection = await Connection.connect({ address: temporal.address });
+  await registerSearchAttributes(connection, 'default');
+  const client = new Client({ connection });
+  const { workspaceId, apiKey } = await createWorkspaceWithKey(db.orm.em.fork(), 'bench');
+  const taskQueue = `bench-${randomUUID().slice(0, 8)}`;
+  const env = {
+    DATABASE_URL: db.url,
+    TEMPORAL_ADDRESS: temporal.address,
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    RESEND_API_KEY: 're_bench',
+    RESEND_BASE_URL: fake.url,
+    EMAIL_FROM: 'Nudge Bench <bench@nudge.test>',
+    LOG_LEVEL: 'warn',
+    ...options.env,
+  };
+  const processes: NudgeProcess[] = [];
+
+  return {
+    temporal,
+    db,
+    fake,
+    client,
+    taskQueue,
+    apiKey: apiKey.key,
+    workspaceId,
+    env,
+    startWorker(extraEnv = {}) {
+      const worker = startProcess('worker/main.ts', { ...env, ...extraEnv });
+      processes.push(worker);
+      return worker;
+    },
+    async startApi(extraEnv = {}) {
+      const port = await freePort();
+      const api = startProcess('api/main.ts', { ...env, PORT: String(port), ...extraEnv });
+      processes.push(api);
+      const url = `http://127.0.0.1:${port}`;
+      await eventually(async () => (await fetch(`${url}/healthz`)).ok, {
+        timeoutMs: 60_000,
+        what: 'the API',
+        detail: () => api.output(),
+      });
+      return { process: api, url };
+    },
+    async stop() {
+      await Promise.all(processes.map((p) => p.stop('SIGKILL')));
+      await connection.close();
+      await Promise.all([fake.stop(), temporal.stop()]);
+      await db.drop();
+    },
+  };
+}
+
+/** A small HTTP client for the API with the bench workspace's key. */
+export function apiClient(url: string, apiKey: string) {
+  return async function call<T = any>(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: T }> {
+    const response = await fetch(`${url}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${apiKey}`,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await response.text();
+    return { status: response.status, body: (text ? JSON.parse(text) : null) as T };
+  };
+}
+
+/** Runs `task` over `items` with at most `concurrency` in flight. */
+export async function mapConcurrent<T, R>(
+  items: T[],
+  concurrency: number,
+  task: (item: T, index: number) => Promise<R>,
+) {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      while (next < items.length) {
+        const index = next++;
+        results[index] = await task(items[index]!, index);
+      }
+    }),
+  );
+  return results;
+}
