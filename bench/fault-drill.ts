@@ -19,7 +19,7 @@ const STEP_GAP = process.env.BENCH_STEP_GAP ?? 'PT40S';
 
 const postgres = await startPrivatePostgres();
 process.env.DATABASE_URL = postgres.url;
-const stack = await startStack();
+const stack = await startStack({ persistentTemporal: true });
 let failed: boolean;
 try {
   let worker: NudgeProcess = stack.startWorker();

@@ -30,7 +30,7 @@ export async function startStack(
   options: { fake?: SpawnOptions; env?: Record<string, string> } = {},
 ): Promise<Stack> {
   const [temporal, db, fake] = await Promise.all([
-    startDevServer(),
+    startDevServer({ persistent: options.persistentTemporal ?? false }),
     createTestDatabase(),
     spawnFakeResend({ apiKey: 're_bench', recordRequests: false, ...options.fake }),
   ]);

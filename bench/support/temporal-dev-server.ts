@@ -24,7 +24,12 @@ function portOpen(port: number): Promise<boolean> {
   });
 }
 
-export async function startDevServer(): Promise<DevServer> {
+/**
+ * `persistent`: keep state in a SQLite file (so a restart loses nothing) instead of memory.
+ * The file uses WAL with normal synchronisation: it survives a killed server process,
+ * which is what the drill does, without an fsync per write.
+ */
+export async function startDevServer(options: { persistent?: boolean } = {}): Promise<DevServer> {
   const cli = process.env.TEMPORAL_CLI_PATH;
   if (!cli) throw new Error('TEMPORAL_CLI_PATH is not set: run benchmarks through scripts/bench');
   const port = await freePort();
@@ -62,6 +67,7 @@ export async function startDevServer(): Promise<DevServer> {
   return {
     address: `127.0.0.1:${port}`,
     async restart() {
+      if (!options.persistent) throw new Error('restarting an in-memory dev server would lose everything');
       await kill();
       await launch();
     },
