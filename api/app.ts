@@ -1,16 +1,28 @@
 /**
  * buildApp: constructs (does not start) Nudge's HTTP API. main.ts starts it; tests inject
  * into the very same app.
+ *
+ * Cross-cutting machinery is registered before any route, so it applies to every route
+ * added here or later, in this file or another module: authentication (routes opt out with
+ * `config: { public: true }`), rate limiting per API key, the problem responses and the
+ * Idempotency-Key header in the OpenAPI document, and idempotent POSTs.
  */
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import type { Client } from '@temporalio/client';
-import type { ServiceContext } from './context.js';
-import { registerProblemHandler, unauthorized } from './errors.js';
-import { workspaceForKey } from './keys.js';
+import type { ApiLimits } from '../config/config.js';
+import type { AuthenticatedKey } from './keys.js';
+import type { ServiceContext, TemporalAccess } from './context.js';
+import { registerProblemHandler } from './errors.js';
+import { registerAuth } from './http/auth.js';
+import { clientErrorHandler } from './http/client-errors.js';
+import { healthRoutes } from './http/health.js';
+import { registerIdempotency } from './http/idempotency.js';
+import { registerRateLimit } from './http/rate-limit.js';
+import { registerRouteConventions, type RouteEntry } from './http/route-conventions.js';
+import { apiKeyRoutes } from './routes/api-keys.js';
 import { contactRoutes } from './routes/contacts.js';
 import { enrollmentRoutes } from './routes/enrollments.js';
 import { sequenceRoutes } from './routes/sequences.js';
@@ -19,32 +31,63 @@ import { validatorCompiler } from './validation.js';
 
 export interface AppDeps {
   orm: MikroORM;
-  temporal: { client: Client; taskQueue: string };
+  temporal: TemporalAccess;
   logger: FastifyBaseLogger;
-  /** Largest accepted request body; bulk enrollment needs more than the default 1 MiB. */
-  bodyLimitBytes?: number;
+  /** Rate, body size and idempotency settings; tests and tools may lower or raise them. */
+  limits?: Partial<ApiLimits>;
 }
+
+export const DEFAULT_LIMITS: ApiLimits = {
+  rateLimit: { max: 1200, windowMs: 60_000 },
+  bodyLimitBytes: 1024 * 1024,
+  bulkBodyLimitBytes: 16 * 1024 * 1024,
+  idempotencyTtlMs: 24 * 3_600_000,
+};
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** This request's unit of work, workspace and Temporal access (set by the auth hook). */
     services: ServiceContext;
+    /** The API key that authenticated this request; null on public routes. */
+    apiKey: AuthenticatedKey | null;
   }
   interface FastifyContextConfig {
     /** Routes that answer without an API key (health, docs, webhooks). */
     public?: boolean;
   }
+  interface FastifyInstance {
+    /** The limits this app was built with (routes read their own body limits from it). */
+    limits: ApiLimits;
+    /** True once close() has begun: readiness turns false while in-flight requests finish. */
+    isClosing(): boolean;
+    /** Every route served, public or not, documented or hidden (for the contract tests). */
+    routeCatalog: RouteEntry[];
+  }
 }
 
+const DOCS_PREFIX = '/docs';
+
 export async function buildApp(deps: AppDeps) {
+  const limits: ApiLimits = { ...DEFAULT_LIMITS, ...deps.limits };
   const app = Fastify({
     loggerInstance: deps.logger,
-    bodyLimit: deps.bodyLimitBytes ?? 16 * 1024 * 1024,
+    bodyLimit: limits.bodyLimitBytes,
+    clientErrorHandler,
+    // Idle keep-alive sockets close at once on shutdown; busy ones finish their request.
+    forceCloseConnections: 'idle',
   }).withTypeProvider<TypeBoxTypeProvider>();
+
+  let closing = false;
+  app.decorate('limits', limits);
+  app.decorate('isClosing', () => closing);
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
 
   app.setValidatorCompiler(validatorCompiler);
   registerProblemHandler(app);
   app.addSchema(Problem);
+  app.decorate('routeCatalog', registerRouteConventions(app, { docsPrefix: DOCS_PREFIX }));
 
   await app.register(swagger, {
     openapi: {
@@ -52,26 +95,37 @@ export async function buildApp(deps: AppDeps) {
       info: {
         title: 'Nudge API',
         version: '0.1.0',
-        description: 'Email sequences on Temporal. Authenticate with `Authorization: Bearer <API key>`.',
+        description: [
+          'Email sequences on Temporal.',
+          '',
+          '- **Authentication**: `Authorization: Bearer <API key>` on every route except health,',
+          '  docs and webhooks. Keys belong to one workspace; ids of other workspaces answer 404.',
+          '- **Errors** are `application/problem+json` (RFC 9457) with a stable `type`',
+          '  (`urn:nudge:problem:<kind>`) and, for input errors, `field`: a JSON pointer such as',
+          '  `/body/email`.',
+          '- **Retries**: send an `Idempotency-Key` header with any POST; the same key and request',
+          '  returns the first response without acting again.',
+          '- **Lists** page newest first with `limit` and `cursor` (`nextCursor` of the previous page).',
+          '- **Rate limits** are per API key; a 429 carries `retry-after`.',
+        ].join('\n'),
       },
       components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
       security: [{ apiKey: [] }],
     },
+    // Shared schemas appear under their own names (`Problem`), not `def-0`.
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
-  app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
+  await app.register(swaggerUi, { routePrefix: DOCS_PREFIX });
+  app.get('/openapi.json', { config: { public: true, rateLimit: false }, schema: { hide: true } }, async () =>
+    app.swagger(),
+  );
 
-  app.decorateRequest('services', null as unknown as ServiceContext);
-  app.addHook('onRequest', async (request) => {
-    const em = deps.orm.em.fork();
-    if (request.routeOptions.config?.public || request.url.startsWith('/docs')) return;
-    const workspaceId = await workspaceForKey(em, request.headers.authorization);
-    if (!workspaceId) throw unauthorized();
-    request.services = { em, workspaceId, temporal: deps.temporal };
-  });
+  registerAuth(app, deps);
+  await registerRateLimit(app, limits.rateLimit);
+  registerIdempotency(app, deps.orm, { ttlMs: limits.idempotencyTtlMs });
 
-  app.get('/healthz', { config: { public: true }, schema: { hide: true } }, async () => ({ status: 'ok' }));
-
+  await app.register(healthRoutes({ ...deps, isClosing: () => closing }));
+  await app.register(apiKeyRoutes);
   await app.register(contactRoutes);
   await app.register(sequenceRoutes);
   await app.register(enrollmentRoutes);

@@ -5,7 +5,44 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
-const problemType = (kind: string) => `urn:nudge:problem:${kind}`;
+export const problemType = (kind: string) => `urn:nudge:problem:${kind}`;
+
+/**
+ * Fastify's own request errors, by code, as stable problem kinds: clients match on `type`,
+ * so these never change with a Fastify upgrade.
+ */
+const FASTIFY_PROBLEMS: Record<string, { kind: string; title: string }> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: { kind: 'malformed-body', title: 'Body is not valid JSON' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: {
+    kind: 'malformed-body',
+    title: 'Body is empty but content-type is application/json',
+  },
+  FST_ERR_CTP_BODY_TOO_LARGE: { kind: 'body-too-large', title: 'Request body is too large' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { kind: 'unsupported-media-type', title: 'Unsupported media type' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
+    kind: 'malformed-request',
+    title: 'Content-Length does not match the body',
+  },
+  FST_ERR_BAD_URL: { kind: 'malformed-request', title: 'Malformed URL' },
+};
+
+// gRPC status codes from Temporal that mean "try again shortly", not "you did something wrong".
+const GRPC_UNAVAILABLE = 14;
+const GRPC_DEADLINE_EXCEEDED = 4;
+const GRPC_RESOURCE_EXHAUSTED = 8;
+
+/** PostgreSQL or Temporal cannot be reached right now: a 503 the caller may retry. */
+function isUnavailable(error: unknown): boolean {
+  const code = (error as { code?: unknown; cause?: { code?: unknown } }).code;
+  const causeCode = (error as { cause?: { code?: unknown } }).cause?.code;
+  if ([code, causeCode].some((c) => c === GRPC_UNAVAILABLE || c === GRPC_DEADLINE_EXCEEDED)) return true;
+  if ([code, causeCode].includes(GRPC_RESOURCE_EXHAUSTED)) return true;
+  const name = (error as { name?: unknown }).name;
+  if (name === 'ConnectionException') return true;
+  return ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03', '53300'].some(
+    (c) => code === c || causeCode === c,
+  );
+}
 
 export class ProblemError extends Error {
   constructor(
@@ -89,20 +126,31 @@ export function registerProblemHandler(app: FastifyInstance): void {
     const status = error.statusCode ?? 500;
     if (status < 500) {
       // Fastify's own 4xx (malformed JSON, body too large, unsupported media type, ...).
+      const known = error.code ? FASTIFY_PROBLEMS[error.code] : undefined;
       return reply
         .code(status)
         .type(PROBLEM_CONTENT_TYPE)
         .send({
-          type: problemType(
-            error.code
-              ? error.code
-                  .toLowerCase()
-                  .replace(/^fst_err_/, '')
-                  .replace(/_/g, '-')
-              : 'bad-request',
-          ),
-          title: error.message,
+          type: problemType(known?.kind ?? 'bad-request'),
+          title: known?.title ?? 'Bad request',
           status,
+          detail: error.message,
+          instance: request.url,
+          ...(known?.kind === 'malformed-body' || known?.kind === 'body-too-large' ? { field: '/body' } : {}),
+          ...(known?.kind === 'unsupported-media-type' ? { field: '/headers/content-type' } : {}),
+        });
+    }
+    if (isUnavailable(error)) {
+      request.log.warn({ err: error }, 'a dependency is unavailable');
+      return reply
+        .code(503)
+        .header('retry-after', '5')
+        .type(PROBLEM_CONTENT_TYPE)
+        .send({
+          type: problemType('unavailable'),
+          title: 'Service temporarily unavailable',
+          status: 503,
+          detail: 'PostgreSQL or Temporal could not be reached; retrying is safe.',
           instance: request.url,
         });
     }

@@ -4,6 +4,8 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { ApiKey, Workspace } from '../db/entities/index.js';
 
 const KEY_PREFIX = 'nudge_';
+/** `last_used_at` is refreshed at most this often, so authentication stays a read. */
+const LAST_USED_PRECISION_MS = 60_000;
 
 export function hashApiKey(key: string): string {
   return createHash('sha256').update(key).digest('hex');
@@ -17,6 +19,7 @@ export interface IssuedKey {
   id: string;
   key: string;
   prefix: string;
+  row: ApiKey;
 }
 
 export async function issueApiKey(em: EntityManager, workspaceId: string, name: string): Promise<IssuedKey> {
@@ -24,7 +27,7 @@ export async function issueApiKey(em: EntityManager, workspaceId: string, name: 
   const prefix = key.slice(0, KEY_PREFIX.length + 6);
   const row = em.create(ApiKey, { workspace: workspaceId, name, prefix, hash: hashApiKey(key) });
   await em.flush();
-  return { id: row.id, key, prefix };
+  return { id: row.id, key, prefix, row };
 }
 
 export async function createWorkspaceWithKey(
@@ -38,13 +41,30 @@ export async function createWorkspaceWithKey(
   });
 }
 
+export interface AuthenticatedKey {
+  id: string;
+  workspaceId: string;
+}
+
+/** The key a bearer token names, or null for a missing, malformed, unknown or revoked key. */
+export async function authenticateApiKey(
+  em: EntityManager,
+  authorization: string | undefined,
+): Promise<AuthenticatedKey | null> {
+  const match = /^Bearer[ \t]+(\S{1,200})[ \t]*$/i.exec(authorization ?? '');
+  if (!match) return null;
+  const row = await em.findOne(ApiKey, { hash: hashApiKey(match[1]!), revokedAt: null });
+  if (!row) return null;
+  if (!row.lastUsedAt || Date.now() - row.lastUsedAt.getTime() > LAST_USED_PRECISION_MS) {
+    await em.nativeUpdate(ApiKey, { id: row.id }, { lastUsedAt: new Date() });
+  }
+  return { id: row.id, workspaceId: row.workspace };
+}
+
 /** The workspace a bearer key belongs to, or null for a missing, unknown or revoked key. */
 export async function workspaceForKey(
   em: EntityManager,
   authorization: string | undefined,
 ): Promise<string | null> {
-  const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
-  if (!match) return null;
-  const row = await em.findOne(ApiKey, { hash: hashApiKey(match[1]!), revokedAt: null });
-  return row?.workspace ?? null;
+  return (await authenticateApiKey(em, authorization))?.workspaceId ?? null;
 }

@@ -1,4 +1,8 @@
-/** The API process: read config, connect, migrate, listen; close cleanly on SIGINT/SIGTERM. */
+/**
+ * The API process: read config, connect, migrate, listen. On SIGINT/SIGTERM it stops
+ * accepting connections, reports not-ready, lets in-flight requests finish (up to
+ * SHUTDOWN_TIMEOUT_MS), then closes its connections.
+ */
 import { loadConfigOrExit } from '../config/config.js';
 import { createLogger } from '../config/logger.js';
 import { connectClient } from '../config/temporal.js';
@@ -12,7 +16,12 @@ const orm = await createOrm(config.databaseUrl, {
 });
 await migrate(orm);
 const { client, connection } = await connectClient(config.temporal);
-const app = await buildApp({ orm, temporal: { client, taskQueue: config.temporal.taskQueue }, logger });
+const app = await buildApp({
+  orm,
+  temporal: { client, taskQueue: config.temporal.taskQueue },
+  logger,
+  limits: config.api,
+});
 
 let closing = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -20,8 +29,14 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     if (closing) return;
     closing = true;
     logger.info({ signal }, 'shutting down: finishing in-flight requests');
+    const timeout = setTimeout(() => {
+      logger.error({ timeoutMs: config.api.shutdownTimeoutMs }, 'in-flight requests did not finish in time');
+      process.exit(1);
+    }, config.api.shutdownTimeoutMs);
+    timeout.unref();
     await app.close(); // stops accepting, waits for in-flight requests
     await Promise.allSettled([connection.close(), orm.close()]);
+    logger.info('API stopped');
     process.exit(0);
   });
 }

@@ -1,5 +1,12 @@
 /** Entity → response shapes: one place that decides what the API shows. */
-import type { Contact, Delivery, Enrollment, Sequence, SequenceVersion } from '../db/entities/index.js';
+import type {
+  ApiKey,
+  Contact,
+  Delivery,
+  Enrollment,
+  Sequence,
+  SequenceVersion,
+} from '../db/entities/index.js';
 import type { StepDefinition } from '../workflows/plan.js';
 
 const iso = (date: Date | null | undefined) => (date ? date.toISOString() : null);
@@ -72,6 +79,9 @@ export function enrollmentResponse(enrollment: Enrollment) {
 export function deliveryResponse(delivery: Delivery) {
   return {
     id: delivery.id,
+    enrollmentId: delivery.enrollment,
+    sequenceId: delivery.sequence,
+    contactId: delivery.contact,
     stepId: delivery.stepId,
     generation: delivery.generation,
     kind: delivery.kind,
@@ -85,5 +95,16 @@ export function deliveryResponse(delivery: Delivery) {
     scheduledAt: iso(delivery.scheduledAt),
     sentAt: iso(delivery.sentAt),
     deliveredAt: iso(delivery.deliveredAt),
+  };
+}
+
+export function apiKeyResponse(key: ApiKey) {
+  return {
+    id: key.id,
+    name: key.name,
+    prefix: key.prefix,
+    createdAt: key.createdAt.toISOString(),
+    lastUsedAt: iso(key.lastUsedAt),
+    revokedAt: iso(key.revokedAt),
   };
 }

@@ -26,6 +26,16 @@ const schema = z.object({
    */
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(250),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Requests one API key may make per window, across every route of one API process. */
+  RATE_LIMIT_MAX: z.coerce.number().int().min(1).default(1200),
+  RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(1000).default(60_000),
+  /** Largest request body in bytes; bulk enrollment has its own, larger limit. */
+  BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
+  BULK_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(16 * 1024 * 1024),
+  /** How long a stored Idempotency-Key response is replayed. */
+  IDEMPOTENCY_TTL_HOURS: z.coerce.number().positive().default(24),
+  /** How long shutdown waits for in-flight requests before giving up. */
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(30_000),
 });
 
 export type Env = z.infer<typeof schema>;
@@ -37,6 +47,15 @@ export interface Config {
   email: { resendApiKey: string | null; resendBaseUrl: string | null; from: string };
   worker: { maxCachedWorkflows: number };
   logLevel: Env['LOG_LEVEL'];
+  api: ApiLimits & { shutdownTimeoutMs: number };
+}
+
+/** The API's protective limits (rate, body size, idempotency retention). */
+export interface ApiLimits {
+  rateLimit: { max: number; windowMs: number };
+  bodyLimitBytes: number;
+  bulkBodyLimitBytes: number;
+  idempotencyTtlMs: number;
 }
 
 export class ConfigError extends Error {
@@ -69,6 +88,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     worker: { maxCachedWorkflows: e.WORKER_MAX_CACHED_WORKFLOWS },
     logLevel: e.LOG_LEVEL,
+    api: {
+      rateLimit: { max: e.RATE_LIMIT_MAX, windowMs: e.RATE_LIMIT_WINDOW_MS },
+      bodyLimitBytes: e.BODY_LIMIT_BYTES,
+      bulkBodyLimitBytes: e.BULK_BODY_LIMIT_BYTES,
+      idempotencyTtlMs: e.IDEMPOTENCY_TTL_HOURS * 3_600_000,
+      shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    },
   };
 }
 

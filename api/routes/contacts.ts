@@ -1,8 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { contactResponse } from '../serialize.js';
 import { problemResponses, Problem } from '../schemas/common.js';
-import { ContactInput, ContactParams, ContactSchema } from '../schemas/contacts.js';
+import { ContactInput, ContactListQuery, ContactParams, ContactSchema } from '../schemas/contacts.js';
+import { pageOf } from '../pagination.js';
 import { createContact, getContact } from '../services/contacts.js';
+import { listContacts } from '../services/lists.js';
 
 export const contactRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
@@ -17,7 +19,23 @@ export const contactRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const contact = await createContact(request.services, request.body);
-      return reply.code(201).send(contactResponse(contact));
+      return reply.code(201).header('location', `/contacts/${contact.id}`).send(contactResponse(contact));
+    },
+  );
+
+  app.get(
+    '/contacts',
+    {
+      schema: {
+        tags: ['contacts'],
+        summary: 'List contacts, newest first: by tag, suppression, or active sequence',
+        querystring: ContactListQuery,
+        response: { 200: pageOf(ContactSchema) },
+      },
+    },
+    async (request) => {
+      const page = await listContacts(request.services, request.query);
+      return { data: page.items.map(contactResponse), nextCursor: page.nextCursor };
     },
   );
 

@@ -3,11 +3,16 @@ import { deliveryResponse, enrollmentResponse } from '../serialize.js';
 import { Problem, problemResponses } from '../schemas/common.js';
 import {
   CancelInput,
+  DeliveryListQuery,
+  DeliverySchema,
   EnrollInput,
+  EnrollmentListQuery,
   EnrollmentParams,
   EnrollmentSchema,
   EnrollmentWithDeliveriesSchema,
 } from '../schemas/enrollments.js';
+import { pageOf } from '../pagination.js';
+import { listDeliveries, listEnrollments } from '../services/lists.js';
 import { SequenceParams } from '../schemas/sequences.js';
 import { ProblemError } from '../errors.js';
 import {
@@ -54,6 +59,38 @@ export const enrollmentRoutes: FastifyPluginAsyncTypebox = async (app) => {
         );
       }
       return reply.code(result.kind === 'enrolled' ? 201 : 200).send(enrollmentResponse(result.enrollment));
+    },
+  );
+
+  app.get(
+    '/enrollments',
+    {
+      schema: {
+        tags: ['enrollments'],
+        summary: 'List enrollments, newest first: by sequence, contact and status',
+        querystring: EnrollmentListQuery,
+        response: { 200: pageOf(EnrollmentSchema) },
+      },
+    },
+    async (request) => {
+      const page = await listEnrollments(request.services, request.query);
+      return { data: page.items.map(enrollmentResponse), nextCursor: page.nextCursor };
+    },
+  );
+
+  app.get(
+    '/deliveries',
+    {
+      schema: {
+        tags: ['deliveries'],
+        summary: 'List deliveries (the send ledger), newest first: by enrollment, sequence, contact and status',
+        querystring: DeliveryListQuery,
+        response: { 200: pageOf(DeliverySchema) },
+      },
+    },
+    async (request) => {
+      const page = await listDeliveries(request.services, request.query);
+      return { data: page.items.map(deliveryResponse), nextCursor: page.nextCursor };
     },
   );
 

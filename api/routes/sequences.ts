@@ -1,8 +1,16 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { sequenceResponse } from '../serialize.js';
 import { Problem, problemResponses } from '../schemas/common.js';
-import { SequenceInput, SequenceParams, SequenceSchema } from '../schemas/sequences.js';
-import { createSequence, getSequence, liveVersion, publishSequence } from '../services/sequences.js';
+import { pageOf } from '../pagination.js';
+import { SequenceInput, SequenceListQuery, SequenceParams, SequenceSchema } from '../schemas/sequences.js';
+import { listSequences } from '../services/lists.js';
+import {
+  createSequence,
+  getSequence,
+  liveVersion,
+  liveVersions,
+  publishSequence,
+} from '../services/sequences.js';
 
 export const sequenceRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
@@ -17,7 +25,30 @@ export const sequenceRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const sequence = await createSequence(request.services, request.body);
-      return reply.code(201).send(sequenceResponse(sequence, null));
+      return reply
+        .code(201)
+        .header('location', `/sequences/${sequence.id}`)
+        .send(sequenceResponse(sequence, null));
+    },
+  );
+
+  app.get(
+    '/sequences',
+    {
+      schema: {
+        tags: ['sequences'],
+        summary: 'List sequences, newest first (deleted ones are gone)',
+        querystring: SequenceListQuery,
+        response: { 200: pageOf(SequenceSchema) },
+      },
+    },
+    async (request) => {
+      const page = await listSequences(request.services, request.query);
+      const live = await liveVersions(request.services, page.items);
+      return {
+        data: page.items.map((sequence) => sequenceResponse(sequence, live.get(sequence.id) ?? null)),
+        nextCursor: page.nextCursor,
+      };
     },
   );
 

@@ -25,9 +25,11 @@ export const Problem = Type.Object(
   { additionalProperties: true, $id: 'Problem', description: 'RFC 9457 problem details' },
 );
 
-/** The error responses every authenticated route may give, as OpenAPI sees them. */
+/**
+ * Kept for routes that spread it; the route conventions (api/http/route-conventions.ts) add
+ * every standard problem response (400, 401, 404 with path ids, 429, ...) to every route anyway.
+ */
 export const problemResponses = {
   400: Problem,
   401: Problem,
-  404: Problem,
 } as const;

@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox';
-import { IanaTimeZone, NullableTimestamp, Tags, Timestamp, Uuid } from './common.js';
+import { pageQuery } from '../pagination.js';
+import { IanaTimeZone, NullableTimestamp, Tag, Tags, Timestamp, Uuid } from './common.js';
 
 export const SuppressionSchema = Type.Union([
   Type.Literal('unsubscribed'),
@@ -16,7 +17,18 @@ export const ContactInput = Type.Object(
     attributes: Type.Optional(Type.Record(Type.String({ maxLength: 100 }), Type.Unknown())),
     tags: Type.Optional(Tags),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        email: 'ada@example.com',
+        name: 'Ada Lovelace',
+        timeZone: 'Europe/London',
+        attributes: { company: 'Analytical Engines Ltd', plan: 'trial' },
+        tags: ['lead'],
+      },
+    ],
+  },
 );
 export type ContactInput = Static<typeof ContactInput>;
 
@@ -34,3 +46,23 @@ export const ContactSchema = Type.Object({
 });
 
 export const ContactParams = Type.Object({ contactId: Uuid }, { additionalProperties: false });
+
+export const ContactListQuery = Type.Object(
+  {
+    tag: Type.Optional(Tag),
+    suppression: Type.Optional(
+      Type.Enum(['none', 'any', 'unsubscribed', 'bounced', 'complained'], {
+        description: '`none`: reachable contacts; `any`: suppressed ones; or one suppression reason.',
+      }),
+    ),
+    activeInSequence: Type.Optional(
+      Type.String({
+        format: 'uuid',
+        description: 'Only contacts with an active or paused enrollment in this sequence.',
+      }),
+    ),
+    email: Type.Optional(Type.String({ minLength: 1, maxLength: 254 })),
+    ...pageQuery,
+  },
+  { additionalProperties: false },
+);

@@ -1,4 +1,6 @@
 import { Type } from 'typebox';
+import { DELIVERY_STATUSES } from '../../db/entities/index.js';
+import { pageQuery } from '../pagination.js';
 import { NullableTimestamp, Timestamp, Uuid } from './common.js';
 
 export const EnrollmentStatusSchema = Type.Union([
@@ -10,12 +12,17 @@ export const EnrollmentStatusSchema = Type.Union([
   Type.Literal('ineligible'),
 ]);
 
+export const DeliveryStatusSchema = Type.Enum([...DELIVERY_STATUSES]);
+
 export const DeliverySchema = Type.Object({
   id: Uuid,
+  enrollmentId: Uuid,
+  sequenceId: Uuid,
+  contactId: Uuid,
   stepId: Type.String(),
   generation: Type.Integer(),
   kind: Type.Union([Type.Literal('first'), Type.Literal('resend')]),
-  status: Type.String(),
+  status: DeliveryStatusSchema,
   provider: Type.String(),
   providerMessageId: Type.Union([Type.String(), Type.Null()]),
   to: Type.String(),
@@ -49,9 +56,38 @@ export const EnrollmentWithDeliveriesSchema = Type.Intersect([
   Type.Object({ deliveries: Type.Array(DeliverySchema) }),
 ]);
 
-export const EnrollInput = Type.Object({ contactId: Uuid }, { additionalProperties: false });
+export const EnrollInput = Type.Object(
+  { contactId: Uuid },
+  { additionalProperties: false, examples: [{ contactId: '0b8a5a2e-3c1f-4f5e-9d61-6a4a1b2c3d4e' }] },
+);
 export const EnrollmentParams = Type.Object({ enrollmentId: Uuid }, { additionalProperties: false });
 export const CancelInput = Type.Object(
   { reason: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) },
+  { additionalProperties: false },
+);
+
+export const EnrollmentListQuery = Type.Object(
+  {
+    sequenceId: Type.Optional(Uuid),
+    contactId: Type.Optional(Uuid),
+    status: Type.Optional(
+      Type.Array(EnrollmentStatusSchema, {
+        maxItems: 6,
+        description: 'One or more statuses (repeat the parameter): `status=active&status=paused`.',
+      }),
+    ),
+    ...pageQuery,
+  },
+  { additionalProperties: false },
+);
+
+export const DeliveryListQuery = Type.Object(
+  {
+    enrollmentId: Type.Optional(Uuid),
+    sequenceId: Type.Optional(Uuid),
+    contactId: Type.Optional(Uuid),
+    status: Type.Optional(Type.Array(DeliveryStatusSchema, { maxItems: 7 })),
+    ...pageQuery,
+  },
   { additionalProperties: false },
 );

@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox';
+import { pageQuery } from '../pagination.js';
 import { IanaTimeZone, IsoDuration, NullableTimestamp, Tag, Tags, Timestamp, Uuid } from './common.js';
 
 export const StepInput = Type.Object(
@@ -49,7 +50,33 @@ export const SequenceInput = Type.Object(
     steps: Type.Array(StepInput, { maxItems: 100 }),
     ...sequenceSettings,
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        name: 'Onboarding',
+        steps: [
+          {
+            id: 'welcome',
+            name: 'Welcome',
+            delay: 'PT0S',
+            subject: 'Welcome, {{ contact.first_name | default: "there" }}',
+            html: '<p>Glad to have you.</p>',
+          },
+          {
+            id: 'follow-up',
+            name: 'Follow-up',
+            delay: 'P3D',
+            subject: 'How is it going?',
+            html: '<p>Any questions?</p>',
+          },
+        ],
+        exitTags: ['replied'],
+        sendWindow: { days: [1, 2, 3, 4, 5], start: '09:00', end: '17:00' },
+        timeZone: 'Europe/Paris',
+      },
+    ],
+  },
 );
 export type SequenceInput = Static<typeof SequenceInput>;
 
@@ -86,3 +113,15 @@ export const SequenceSchema = Type.Object({
 });
 
 export const SequenceParams = Type.Object({ sequenceId: Uuid }, { additionalProperties: false });
+
+export const SequenceListQuery = Type.Object(
+  {
+    status: Type.Optional(
+      Type.Array(Type.Union([Type.Literal('draft'), Type.Literal('active'), Type.Literal('paused')]), {
+        maxItems: 3,
+      }),
+    ),
+    ...pageQuery,
+  },
+  { additionalProperties: false },
+);

@@ -82,6 +82,19 @@ export async function liveVersion(ctx: ServiceContext, sequence: Sequence): Prom
   return ctx.em.findOne(SequenceVersion, { sequence: sequence.id, version: sequence.liveVersion });
 }
 
+/** The live versions of several sequences, by sequence id, in one query. */
+export async function liveVersions(
+  ctx: ServiceContext,
+  sequences: Sequence[],
+): Promise<Map<string, SequenceVersion>> {
+  const published = sequences.filter((s) => s.liveVersion !== null && s.liveVersion !== undefined);
+  if (published.length === 0) return new Map();
+  const versions = await ctx.em.find(SequenceVersion, {
+    $or: published.map((s) => ({ sequence: s.id, version: s.liveVersion! })),
+  });
+  return new Map(versions.map((v) => [v.sequence, v]));
+}
+
 /**
  * S2: validates (at least one step, every template renders against a sample contact) and
  * makes the draft a new live version. A paused sequence stays paused.

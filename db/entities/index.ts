@@ -3,6 +3,7 @@ export * from './contact.js';
 export * from './delivery.js';
 export * from './enrollment.js';
 export * from './event-log.js';
+export * from './idempotency-key.js';
 export * from './sequence.js';
 export * from './sequence-version.js';
 export * from './workspace.js';
@@ -12,6 +13,7 @@ import { Contact } from './contact.js';
 import { Delivery } from './delivery.js';
 import { Enrollment } from './enrollment.js';
 import { EventLog } from './event-log.js';
+import { IdempotencyKey } from './idempotency-key.js';
 import { Sequence } from './sequence.js';
 import { SequenceVersion } from './sequence-version.js';
 import { Workspace } from './workspace.js';
@@ -25,4 +27,5 @@ export const entities = [
   Enrollment,
   Delivery,
   EventLog,
+  IdempotencyKey,
 ];
