@@ -21,7 +21,7 @@ import { clientErrorHandler } from './http/client-errors.js';
 import { healthRoutes } from './http/health.js';
 import { registerIdempotency } from './http/idempotency.js';
 import { registerRateLimit } from './http/rate-limit.js';
-import { registerRouteConventions, type RouteEntry } from './http/route-conventions.js';
+import { markOptionalBodies, registerRouteConventions, type RouteEntry } from './http/route-conventions.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { contactRoutes } from './routes/contacts.js';
 import { enrollmentRoutes } from './routes/enrollments.js';
@@ -42,6 +42,7 @@ export const DEFAULT_LIMITS: ApiLimits = {
   bodyLimitBytes: 1024 * 1024,
   bulkBodyLimitBytes: 16 * 1024 * 1024,
   idempotencyTtlMs: 24 * 3_600_000,
+  idempotencyWaitMs: 60_000,
 };
 
 declare module 'fastify' {
@@ -84,6 +85,8 @@ export async function buildApp(deps: AppDeps) {
     closing = true;
   });
 
+  // A JSON API: any other body is a 415, not a string that fails validation further on.
+  app.removeContentTypeParser('text/plain');
   app.setValidatorCompiler(validatorCompiler);
   registerProblemHandler(app);
   app.addSchema(Problem);
@@ -114,6 +117,8 @@ export async function buildApp(deps: AppDeps) {
     },
     // Shared schemas appear under their own names (`Problem`), not `def-0`.
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
+    transformObject: (documentObject) =>
+      markOptionalBodies((documentObject as { openapiObject: object }).openapiObject),
   });
   await app.register(swaggerUi, { routePrefix: DOCS_PREFIX });
   app.get('/openapi.json', { config: { public: true, rateLimit: false }, schema: { hide: true } }, async () =>
@@ -122,7 +127,7 @@ export async function buildApp(deps: AppDeps) {
 
   registerAuth(app, deps);
   await registerRateLimit(app, limits.rateLimit);
-  registerIdempotency(app, deps.orm, { ttlMs: limits.idempotencyTtlMs });
+  registerIdempotency(app, deps.orm, { ttlMs: limits.idempotencyTtlMs, waitMs: limits.idempotencyWaitMs });
 
   await app.register(healthRoutes({ ...deps, isClosing: () => closing }));
   await app.register(apiKeyRoutes);

@@ -30,8 +30,16 @@ const schema = z.object({
   RATE_LIMIT_MAX: z.coerce.number().int().min(1).default(1200),
   RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(1000).default(60_000),
   /** Largest request body in bytes; bulk enrollment has its own, larger limit. */
-  BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
-  BULK_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(16 * 1024 * 1024),
+  BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(1024 * 1024),
+  BULK_BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(16 * 1024 * 1024),
   /** How long a stored Idempotency-Key response is replayed. */
   IDEMPOTENCY_TTL_HOURS: z.coerce.number().positive().default(24),
   /** How long shutdown waits for in-flight requests before giving up. */
@@ -56,6 +64,8 @@ export interface ApiLimits {
   bodyLimitBytes: number;
   bulkBodyLimitBytes: number;
   idempotencyTtlMs: number;
+  /** How long a duplicate request waits for the first one before answering 409. */
+  idempotencyWaitMs: number;
 }
 
 export class ConfigError extends Error {
@@ -93,6 +103,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       bodyLimitBytes: e.BODY_LIMIT_BYTES,
       bulkBodyLimitBytes: e.BULK_BODY_LIMIT_BYTES,
       idempotencyTtlMs: e.IDEMPOTENCY_TTL_HOURS * 3_600_000,
+      idempotencyWaitMs: 60_000,
       shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     },
   };

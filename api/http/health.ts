@@ -78,10 +78,7 @@ export function healthRoutes(deps: { orm: MikroORM; temporal: TemporalAccess; is
             () => 'ok' as const,
             (err) => (request.log.warn({ err }, 'readiness: PostgreSQL failing'), 'failing' as const),
           ),
-          within(
-            CHECK_TIMEOUT_MS,
-            deps.temporal.client.workflowService.getSystemInfo({}),
-          ).then(
+          within(CHECK_TIMEOUT_MS, deps.temporal.client.workflowService.getSystemInfo({})).then(
             () => 'ok' as const,
             (err) => (request.log.warn({ err }, 'readiness: Temporal failing'), 'failing' as const),
           ),

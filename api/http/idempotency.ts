@@ -52,16 +52,20 @@ declare module 'fastify' {
 interface StoredRow {
   request_hash: string;
   state: 'in_progress' | 'completed';
-  locked_at: Date;
-  created_at: Date;
+  /** As PostgreSQL wrote it (microseconds), to take over exactly the claim that was read. */
+  locked_at: string;
+  created_at: string;
+  expired: boolean;
+  stale: boolean;
   response_status: number | null;
   response_headers: Record<string, string> | null;
   response_body: string | null;
 }
 
-export function requestHash(request: FastifyRequest): string {
+/** What makes two requests "the same": method, path with query, and the body as canonical JSON. */
+export function requestHash(method: string, url: string, body: unknown): string {
   return createHash('sha256')
-    .update(`${request.method} ${request.url}\n${stringify(request.body ?? null)}`)
+    .update(`${method} ${url}\n${stringify(body ?? null)}`)
     .digest('hex');
 }
 
@@ -79,7 +83,7 @@ export function registerIdempotency(app: FastifyInstance, orm: MikroORM, options
     const key = request.headers[IDEMPOTENCY_HEADER];
     if (request.method !== 'POST' || typeof key !== 'string' || !request.services) return;
     const workspaceId = request.services.workspaceId;
-    const hash = requestHash(request);
+    const hash = requestHash(request.method, request.url, request.body);
     const em = orm.em.fork();
     const deadline = Date.now() + waitMs;
     for (let delay = 10; ; delay = Math.min(delay * 2, 250)) {
@@ -87,17 +91,15 @@ export function registerIdempotency(app: FastifyInstance, orm: MikroORM, options
         request.idempotencyClaim = { workspaceId, key, store: true };
         return;
       }
-      const row = await readRow(em, workspaceId, key);
+      const row = await readRow(em, workspaceId, key, options.ttlMs, staleAfterMs);
       if (!row) continue; // purged or released between the two statements: claim again
-      if (row.request_hash !== hash) throw keyReused();
-      if (row.state === 'completed') {
-        if (row.created_at.getTime() + options.ttlMs < Date.now()) {
-          await deleteRow(em, workspaceId, key, row.created_at);
-          continue;
-        }
-        return replay(reply, row);
+      if (row.state === 'completed' && row.expired) {
+        await deleteRow(em, workspaceId, key, row.created_at);
+        continue;
       }
-      if (Date.now() - row.locked_at.getTime() > staleAfterMs) {
+      if (row.request_hash !== hash) throw keyReused();
+      if (row.state === 'completed') return replay(reply, row);
+      if (row.stale) {
         if (await takeOver(em, workspaceId, key, row.locked_at)) {
           request.idempotencyClaim = { workspaceId, key, store: true };
           return;
@@ -126,13 +128,11 @@ export function registerIdempotency(app: FastifyInstance, orm: MikroORM, options
       const value = reply.getHeader(name);
       if (value !== undefined) headers[name] = String(value);
     }
-    await em
-      .getConnection()
-      .execute(
-        `update idempotency_key set state = 'completed', response_status = ?, response_headers = ?::jsonb,
+    await em.getConnection().execute(
+      `update idempotency_key set state = 'completed', response_status = ?, response_headers = ?::jsonb,
            response_body = ?, completed_at = now() where workspace_id = ? and key = ?`,
-        [reply.statusCode, JSON.stringify(headers), payload, claim.workspaceId, claim.key],
-      );
+      [reply.statusCode, JSON.stringify(headers), payload, claim.workspaceId, claim.key],
+    );
     return payload;
   });
 
@@ -171,33 +171,41 @@ async function tryClaim(
   return rows.length === 1;
 }
 
-async function readRow(em: EntityManager, workspaceId: string, key: string): Promise<StoredRow | null> {
+async function readRow(
+  em: EntityManager,
+  workspaceId: string,
+  key: string,
+  ttlMs: number,
+  staleAfterMs: number,
+): Promise<StoredRow | null> {
   const [row] = await em.getConnection().execute<StoredRow[]>(
-    `select request_hash, state, locked_at, created_at, response_status, response_headers, response_body
+    `select request_hash, state, locked_at::text as locked_at, created_at::text as created_at,
+            created_at < now() - make_interval(secs => ?) as expired,
+            locked_at < now() - make_interval(secs => ?) as stale,
+            response_status, response_headers, response_body
        from idempotency_key where workspace_id = ? and key = ?`,
-    [workspaceId, key],
+    [ttlMs / 1000, staleAfterMs / 1000, workspaceId, key],
   );
   return row ?? null;
 }
 
-async function takeOver(em: EntityManager, workspaceId: string, key: string, lockedAt: Date) {
+async function takeOver(em: EntityManager, workspaceId: string, key: string, lockedAt: string) {
   const rows = await em.getConnection().execute<{ claimed: number }[]>(
     `update idempotency_key set locked_at = now()
-       where workspace_id = ? and key = ? and state = 'in_progress' and locked_at = ?
+       where workspace_id = ? and key = ? and state = 'in_progress' and locked_at = ?::timestamptz
        returning 1 as claimed`,
     [workspaceId, key, lockedAt],
   );
   return rows.length === 1;
 }
 
-async function deleteRow(em: EntityManager, workspaceId: string, key: string, createdAt: Date) {
+async function deleteRow(em: EntityManager, workspaceId: string, key: string, createdAt: string) {
   await em
     .getConnection()
-    .execute(`delete from idempotency_key where workspace_id = ? and key = ? and created_at = ?`, [
-      workspaceId,
-      key,
-      createdAt,
-    ]);
+    .execute(
+      `delete from idempotency_key where workspace_id = ? and key = ? and created_at = ?::timestamptz`,
+      [workspaceId, key, createdAt],
+    );
 }
 
 async function release(em: EntityManager, claim: Claim) {
@@ -212,9 +220,10 @@ async function release(em: EntityManager, claim: Claim) {
 export async function purgeExpired(em: EntityManager, ttlMs: number): Promise<number> {
   const rows = await em
     .getConnection()
-    .execute<
-      { key: string }[]
-    >(`delete from idempotency_key where created_at < now() - make_interval(secs => ?) and state = 'completed' returning key`, [ttlMs / 1000]);
+    .execute<{ key: string }[]>(
+      `delete from idempotency_key where created_at < now() - make_interval(secs => ?) and state = 'completed' returning key`,
+      [ttlMs / 1000],
+    );
   return rows.length;
 }
 

@@ -36,6 +36,22 @@ const IdempotencyKeyHeader = {
 
 type Schema = Record<string, unknown>;
 
+/** Route schema marker (copied into the operation by @fastify/swagger) for bodies that may be absent. */
+const OPTIONAL_BODY_MARKER = 'x-nudge-optional-body';
+
+/** For @fastify/swagger's `transformObject`: mark optional bodies as such in the document. */
+export function markOptionalBodies<T>(document: T): T {
+  const paths = (document as { paths?: Record<string, Record<string, Schema>> }).paths ?? {};
+  for (const item of Object.values(paths)) {
+    for (const operation of Object.values(item)) {
+      if (!operation || typeof operation !== 'object' || !(OPTIONAL_BODY_MARKER in operation)) continue;
+      delete operation[OPTIONAL_BODY_MARKER];
+      if (operation.requestBody) (operation.requestBody as Schema).required = false;
+    }
+  }
+  return document;
+}
+
 export function isPublicRoute(route: Pick<RouteOptions, 'config'>): boolean {
   return (route.config as { public?: boolean } | undefined)?.public === true;
 }
@@ -103,9 +119,20 @@ export function registerRouteConventions(
     }
     for (const status of statuses) response[status] ??= asProblemResponse(status, undefined);
 
+    // A body with nothing required may be left out entirely (`POST /enrollments/:id/cancel`).
+    const bodySchema = schema.body as { required?: string[] } | undefined;
+    const optionalBody = Boolean(bodySchema) && !bodySchema?.required?.length;
+    if (optionalBody) {
+      const defaultBody = async (request: { body: unknown }) => {
+        request.body ??= {};
+      };
+      route.preValidation = [defaultBody, ...[route.preValidation ?? []].flat()];
+    }
+
     route.schema = {
       ...schema,
       response,
+      ...(optionalBody ? { [OPTIONAL_BODY_MARKER]: true } : {}),
       ...(isPublic ? { security: [] } : {}),
       ...(methods.includes('POST') && !isPublic ? { headers: withIdempotencyHeader(schema.headers) } : {}),
     };

@@ -83,7 +83,8 @@ export const enrollmentRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags: ['deliveries'],
-        summary: 'List deliveries (the send ledger), newest first: by enrollment, sequence, contact and status',
+        summary:
+          'List deliveries (the send ledger), newest first: by enrollment, sequence, contact and status',
         querystring: DeliveryListQuery,
         response: { 200: pageOf(DeliverySchema) },
       },

@@ -62,8 +62,16 @@ export const EnrollInput = Type.Object(
 );
 export const EnrollmentParams = Type.Object({ enrollmentId: Uuid }, { additionalProperties: false });
 export const CancelInput = Type.Object(
-  { reason: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) },
-  { additionalProperties: false },
+  {
+    reason: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 200,
+        description: 'Recorded as the end reason; default `stopped`.',
+      }),
+    ),
+  },
+  { additionalProperties: false, examples: [{ reason: 'replied' }] },
 );
 
 export const EnrollmentListQuery = Type.Object(

@@ -32,10 +32,10 @@ export function listContacts(ctx: ServiceContext, filters: ContactFilters) {
   if (filters.activeInSequence !== undefined) {
     const live = LIVE_ENROLLMENT_STATUSES.map((s) => `'${s}'`).join(', ');
     const exists = raw(
-        (alias) =>
-          `exists (select 1 from enrollment e where e.contact_id = ${alias}.id and e.sequence_id = ? and e.status in (${live}))`,
-        [filters.activeInSequence],
-      ) as unknown as string;
+      (alias) =>
+        `exists (select 1 from enrollment e where e.contact_id = ${alias}.id and e.sequence_id = ? and e.status in (${live}))`,
+      [filters.activeInSequence],
+    ) as unknown as string;
     where[exists] = true;
   }
   return findPage(ctx.em, Contact, where, filters);
