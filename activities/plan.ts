@@ -1,5 +1,6 @@
 /** Loads what an enrollment's workflow needs to plan its steps (timing, window, zone). */
 import { Contact, Enrollment, Sequence, SequenceVersion } from '../db/entities/index.js';
+import { awaitEnrollmentStart } from '../db/enrollment-start-lock.js';
 import { toPlannedStep } from '../workflows/plan.js';
 import { resolveTimeZone } from '../workflows/send-window.js';
 import type { ActivityDeps } from './deps.js';
@@ -8,6 +9,8 @@ import type { EnrollmentRef, LoadPlanResult } from './types.js';
 export function createLoadPlan(deps: ActivityDeps) {
   return async function loadPlan(ref: EnrollmentRef): Promise<LoadPlanResult> {
     const em = deps.orm.em.fork();
+    // The API may still be committing the row this workflow was started for (see the lock's doc).
+    await awaitEnrollmentStart(em, ref.enrollmentId);
     const enrollment = await em.findOne(Enrollment, ref.enrollmentId);
     if (!enrollment || enrollment.generation !== ref.generation) {
       return { kind: 'ended', outcome: 'cancelled', reason: 'record_missing' };

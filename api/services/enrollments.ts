@@ -14,17 +14,12 @@ import {
   Sequence,
 } from '../../db/entities/index.js';
 import { appendEvent } from '../../activities/event-log.js';
+import { holdEnrollmentStartLocks } from '../../db/enrollment-start-lock.js';
 import { enrollmentWorkflowId } from '../../workflows/ids.js';
 import { cancelSignal, pauseSignal, resumeSignal } from '../../workflows/messages.js';
-import {
-  ContactEmailAttribute,
-  ContactIdAttribute,
-  EnrollmentStatusAttribute,
-  SequenceIdAttribute,
-} from '../../workflows/search-attributes.js';
-import type { enrollmentWorkflow } from '../../workflows/enrollment.js';
 import type { ServiceContext } from '../context.js';
 import { conflict, notFound, ProblemError } from '../errors.js';
+import { startEnrollmentWorkflow } from './enrollment-workflows.js';
 
 export type EnrollResult =
   | { kind: 'enrolled'; enrollment: Enrollment }
@@ -100,33 +95,14 @@ export async function enrollContact(
       }
       appendEvent(tx, eventFor(enrollment, 'enrollment.started', { generation }));
       await tx.flush(); // the unique index decides E10 here, before anything is started
-      const handle = await ctx.temporal.client.workflow.start<typeof enrollmentWorkflow>(
-        'enrollmentWorkflow',
-        {
-          workflowId,
-          taskQueue: ctx.temporal.taskQueue,
-          args: [
-            {
-              enrollmentId: enrollment.id,
-              workspaceId: ctx.workspaceId,
-              sequenceId: sequence.id,
-              contactId: contact.id,
-              generation,
-            },
-          ],
-          workflowIdConflictPolicy: 'USE_EXISTING',
-          workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-          typedSearchAttributes: [
-            { key: SequenceIdAttribute, value: sequence.id },
-            { key: ContactIdAttribute, value: contact.id },
-            { key: ContactEmailAttribute, value: contact.email },
-            { key: EnrollmentStatusAttribute, value: 'active' },
-          ],
-          memo: { enrollmentId: enrollment.id, generation },
-          staticSummary: `${sequence.name} → ${contact.email}`,
-          staticDetails: `Enrollment ${enrollment.id} (generation ${generation}) of sequence ${sequence.id}`,
-        },
-      );
+      await holdEnrollmentStartLocks(tx, [enrollment.id]);
+      const handle = await startEnrollmentWorkflow(ctx.temporal, {
+        enrollmentId: enrollment.id,
+        workspaceId: ctx.workspaceId,
+        generation,
+        sequence,
+        contact,
+      });
       enrollment.runId = handle.firstExecutionRunId;
       return { kind: 'enrolled' as const, enrollment };
     });

@@ -1,0 +1,55 @@
+/** Starting an enrollment's workflow: one definition for single and bulk enrollment. */
+import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import type { enrollmentWorkflow } from '../../workflows/enrollment.js';
+import { enrollmentWorkflowId } from '../../workflows/ids.js';
+import {
+  ContactEmailAttribute,
+  ContactIdAttribute,
+  EnrollmentStatusAttribute,
+  SequenceIdAttribute,
+} from '../../workflows/search-attributes.js';
+import type { TemporalAccess } from '../context.js';
+
+export interface NewEnrollment {
+  enrollmentId: string;
+  workspaceId: string;
+  generation: number;
+  sequence: { id: string; name: string };
+  contact: { id: string; email: string };
+}
+
+/**
+ * Starts the workflow of an enrollment whose row is being inserted in the caller's open
+ * transaction (holding its start lock, db/enrollment-start-lock.ts). The conflict policy
+ * returns a still-running workflow instead of failing (E2/E10 are decided by the database).
+ */
+export function startEnrollmentWorkflow(
+  temporal: TemporalAccess,
+  enrollment: NewEnrollment,
+): Promise<WorkflowHandleWithFirstExecutionRunId<typeof enrollmentWorkflow>> {
+  const { sequence, contact, generation, enrollmentId } = enrollment;
+  return temporal.client.workflow.start<typeof enrollmentWorkflow>('enrollmentWorkflow', {
+    workflowId: enrollmentWorkflowId(sequence.id, contact.id),
+    taskQueue: temporal.taskQueue,
+    args: [
+      {
+        enrollmentId,
+        workspaceId: enrollment.workspaceId,
+        sequenceId: sequence.id,
+        contactId: contact.id,
+        generation,
+      },
+    ],
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+    typedSearchAttributes: [
+      { key: SequenceIdAttribute, value: sequence.id },
+      { key: ContactIdAttribute, value: contact.id },
+      { key: ContactEmailAttribute, value: contact.email },
+      { key: EnrollmentStatusAttribute, value: 'active' },
+    ],
+    memo: { enrollmentId, generation },
+    staticSummary: `${sequence.name} → ${contact.email}`,
+    staticDetails: `Enrollment ${enrollmentId} (generation ${generation}) of sequence ${sequence.id}`,
+  });
+}
