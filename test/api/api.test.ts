@@ -226,9 +226,10 @@ describe('enrollments', () => {
     const withDeliveries = await eventually(
       async () => {
         const read = (await get(`/enrollments/${first.json().id}`)).json();
-        return read.deliveries.length === 1 ? read : null;
+        // The delivery row is written by the send; the next step is mirrored just after it.
+        return read.deliveries.length === 1 && read.currentStepId === 'follow-up' ? read : null;
       },
-      { what: 'the first delivery' },
+      { what: 'the first delivery, then the wait for step 2' },
     );
     expect(withDeliveries.deliveries[0]).toMatchObject({
       stepId: 'welcome',

@@ -238,11 +238,12 @@ async function snapshotVictim() {
     em.findOneOrFail(Delivery, victim.deliveryId!),
     em.findOneOrFail(ApiKey, victim.apiKeyId!),
   ]);
+  // What a request could change; not what B's own running workflow updates as it progresses.
   return {
-    contact: { tags: contact.tags, suppression: contact.suppression, updatedAt: contact.updatedAt },
+    contact: { email: contact.email, tags: contact.tags, suppression: contact.suppression },
     sequence: { status: sequence.status, liveVersion: sequence.liveVersion, updatedAt: sequence.updatedAt },
-    enrollment: { status: enrollment.status, updatedAt: enrollment.updatedAt },
-    delivery: { status: delivery.status, updatedAt: delivery.updatedAt },
+    enrollment: { status: enrollment.status, pausedAt: enrollment.pausedAt, endedAt: enrollment.endedAt },
+    delivery: { status: delivery.status, kind: delivery.kind },
     key: { revokedAt: key.revokedAt },
   };
 }
