@@ -27,7 +27,7 @@ export interface Stack {
 }
 
 export async function startStack(
-  options: { fake?: SpawnOptions; env?: Record<string, string> } = {},
+  options: { fake?: SpawnOptions; env?: Record<string, string>; persistentTemporal?: boolean } = {},
 ): Promise<Stack> {
   const [temporal, db, fake] = await Promise.all([
     startDevServer({ persistent: options.persistentTemporal ?? false }),
