@@ -15,4 +15,6 @@ export default {
   },
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
+  // Tests start real servers on machines whose cores are shared; 5 s is too tight for that.
+  testTimeout: 60_000,
 };

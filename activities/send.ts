@@ -4,7 +4,7 @@
  * updates one of those rows, so it waits for an in-flight send to finish, and every send
  * that starts after it sees it: once a pause request has returned, nothing more goes out.
  */
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import { LockMode, type EntityManager } from '@mikro-orm/postgresql';
 import { Contact, Delivery, Enrollment, Sequence, SequenceVersion } from '../db/entities/index.js';
 import { renderStep } from '../email/render.js';
@@ -24,7 +24,7 @@ export function deliveryIdempotencyKey(
 export function createSendStep(deps: ActivityDeps) {
   return async function sendStep(input: SendStepInput): Promise<SendStepResult> {
     try {
-      return await deps.orm.em.fork().transactional((tx) => sendLocked(tx, deps, input));
+      return await whileHeartbeating(deps.orm.em.fork().transactional((tx) => sendLocked(tx, deps, input)));
     } catch (error) {
       if (!(error instanceof RetryLater)) throw error;
       // D4: transient — nothing was committed; leave a trace and let Temporal retry with backoff.
@@ -177,6 +177,26 @@ async function sendLocked(
   // Transient: roll the row back so the retry starts clean (the same key dedupes at the provider).
   throw new RetryLater(sent.reason, sent.retryAfterMs);
 }
+
+/**
+ * Heartbeats while a send is slow (a lock wait, a slow provider), so that the workflow's short
+ * heartbeat timeout only fires when the worker is gone. Quick sends never heartbeat at all.
+ */
+async function whileHeartbeating<T>(work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const context = Context.current();
+    timer = setInterval(() => context.heartbeat(), HEARTBEAT_EVERY_MS);
+  } catch {
+    // Not running as an activity (a direct call in a unit test): nothing to heartbeat to.
+  }
+  try {
+    return await work;
+  } finally {
+    clearInterval(timer);
+  }
+}
+const HEARTBEAT_EVERY_MS = 3_000;
 
 /** Thrown inside the transaction to roll it back; turned into a retryable failure outside. */
 class RetryLater extends Error {

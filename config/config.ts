@@ -25,6 +25,13 @@ const schema = z.object({
    * enrollments grow (a woken workflow replays its short history instead).
    */
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(250),
+  /**
+   * D5: sends handed to the provider per second, across every worker (Temporal enforces it on
+   * the send task queue). Resend's default limit is 2 requests per second; 0 means no limit.
+   */
+  SEND_RATE_PER_SECOND: z.coerce.number().min(0).default(2),
+  /** Sends one worker process runs at once; each holds a database connection meanwhile. */
+  SEND_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(10),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Requests one API key may make per window, across every route of one API process. */
   RATE_LIMIT_MAX: z.coerce.number().int().min(1).default(1200),
@@ -54,6 +61,7 @@ export interface Config {
   http: { host: string; port: number; publicUrl: string };
   email: { resendApiKey: string | null; resendBaseUrl: string | null; from: string };
   worker: { maxCachedWorkflows: number };
+  sends: { ratePerSecond: number | null; concurrency: number };
   logLevel: Env['LOG_LEVEL'];
   api: ApiLimits & { shutdownTimeoutMs: number };
 }
@@ -97,6 +105,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       from: e.EMAIL_FROM,
     },
     worker: { maxCachedWorkflows: e.WORKER_MAX_CACHED_WORKFLOWS },
+    sends: {
+      ratePerSecond: e.SEND_RATE_PER_SECOND > 0 ? e.SEND_RATE_PER_SECOND : null,
+      concurrency: e.SEND_CONCURRENCY,
+    },
     logLevel: e.LOG_LEVEL,
     api: {
       rateLimit: { max: e.RATE_LIMIT_MAX, windowMs: e.RATE_LIMIT_WINDOW_MS },

@@ -1,8 +1,9 @@
-/** buildWorker: constructs (does not run) the Temporal worker for Nudge's workflows and activities. */
+/** buildWorkers: constructs (does not run) Nudge's Temporal workers: workflows, and sends. */
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import type { createActivities } from '../activities/index.js';
+import { sendTaskQueue } from '../workflows/ids.js';
 
 /** The workflows' entry file, next to this module whether running from sources or a build. */
 export const workflowsPath = fileURLToPath(
@@ -19,6 +20,7 @@ export interface WorkerDeps {
   options?: Partial<WorkerOptions>;
 }
 
+/** The enrollment workflows and their bookkeeping activities, on the main task queue. */
 export async function buildWorker(deps: WorkerDeps): Promise<Worker> {
   return Worker.create({
     connection: deps.connection,
@@ -28,4 +30,44 @@ export async function buildWorker(deps: WorkerDeps): Promise<Worker> {
     ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath }),
     ...deps.options,
   });
+}
+
+export interface SendWorkerDeps {
+  connection: NativeConnection;
+  namespace: string;
+  /** The workflows' task queue; sends poll the queue next to it. */
+  taskQueue: string;
+  activities: ReturnType<typeof createActivities>;
+  /** D5: the provider's rate limit, enforced by the Temporal server across all send workers. */
+  ratePerSecond: number | null;
+  /** Sends run at once in this process; each holds a database connection while it runs. */
+  concurrency: number;
+}
+
+/**
+ * The send activity alone, on its own task queue. The rate limit is a task-queue option the
+ * server applies to every poller, so any number of workers together stay under it; and since
+ * the workflows live on another queue, no send is dispatched eagerly around the limit.
+ */
+export async function buildSendWorker(deps: SendWorkerDeps): Promise<Worker> {
+  return Worker.create({
+    connection: deps.connection,
+    namespace: deps.namespace,
+    taskQueue: sendTaskQueue(deps.taskQueue),
+    activities: { sendStep: deps.activities.sendStep },
+    maxConcurrentActivityTaskExecutions: deps.concurrency,
+    ...(deps.ratePerSecond !== null ? { maxTaskQueueActivitiesPerSecond: deps.ratePerSecond } : {}),
+  });
+}
+
+/** Runs workers together; shutting one down (or one failing) shuts down the others. */
+export async function runWorkers(workers: Worker[]): Promise<void> {
+  const runs = workers.map((worker) =>
+    worker.run().finally(() => {
+      for (const other of workers) if (other.getState() === 'RUNNING') other.shutdown();
+    }),
+  );
+  const results = await Promise.allSettled(runs);
+  const failed = results.find((result) => result.status === 'rejected');
+  if (failed) throw failed.reason;
 }

@@ -15,6 +15,7 @@ import {
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.js';
 import type { NextStepMirror, SendStepResult } from '../activities/types.js';
+import { sendTaskQueue } from './ids.js';
 import { cancelSignal, pauseSignal, resumeSignal, sequenceChangedSignal, stateQuery } from './messages.js';
 import type { HoldSource } from './messages.js';
 import { isExpired, nextStepIndex, type EnrollmentPlan, type PlannedStep } from './plan.js';
@@ -43,11 +44,16 @@ const bookkeeping = proxyActivities<Activities>({
 });
 
 // The send: transient provider errors retry with backoff for as long as it takes (D4);
-// permanent ones come back as a `failed` result, never as a retry.
-const delivery = proxyActivities<Activities>({
-  startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes' },
-});
+// permanent ones come back as a `failed` result, never as a retry. It runs on the send task
+// queue, whose rate limit is the provider's (D5); the heartbeat timeout lets a send that a
+// crashed worker held be retried within seconds (the ledger makes the retry safe, D1).
+const delivery = () =>
+  proxyActivities<Activities>({
+    taskQueue: sendTaskQueue(workflowInfo().taskQueue),
+    startToCloseTimeout: '2 minutes',
+    heartbeatTimeout: '10 seconds',
+    retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes' },
+  });
 
 /** The step the enrollment waits for and when it goes. */
 interface PendingStep {
@@ -125,7 +131,7 @@ export async function enrollmentWorkflow(input: EnrollmentInput): Promise<Enroll
 
     const resumesBefore = progress.resumeCount;
     const next = followingStep(plan, progress, step, sendAtMs);
-    const result: SendStepResult = await delivery.sendStep.executeWithOptions(
+    const result: SendStepResult = await delivery().sendStep.executeWithOptions(
       { summary: `send step ${index + 1} '${step.name}'` },
       [{ ...ref, stepId: step.id, kind: 'first', scheduledAtMs: sendAtMs, next }],
     );

@@ -9,3 +9,11 @@ export function parseEnrollmentWorkflowId(
   const match = /^enrollment:([^:]+):([^:]+)$/.exec(workflowId);
   return match ? { sequenceId: match[1]!, contactId: match[2]! } : null;
 }
+
+/**
+ * D5: sends run on their own task queue, next to the workflows' queue, so the provider's rate
+ * limit can be set on that queue alone (server-side, across every worker polling it).
+ */
+export function sendTaskQueue(taskQueue: string): string {
+  return `${taskQueue}-sends`;
+}

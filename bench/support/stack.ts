@@ -47,6 +47,8 @@ export async function startStack(
     RESEND_BASE_URL: fake.url,
     EMAIL_FROM: 'Nudge Bench <bench@nudge.test>',
     LOG_LEVEL: 'warn',
+    // The send rate limit (D5) defaults to Resend's 2/s; benchmarks set their own or none.
+    SEND_RATE_PER_SECOND: '0',
     ...options.env,
   };
   const processes: NudgeProcess[] = [];

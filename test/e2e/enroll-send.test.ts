@@ -92,9 +92,10 @@ test('enrolling a contact sends its first email through Resend with the right re
   expect(email!.subject).toBe('Welcome, Ada!');
   expect(email!.idempotencyKey).toBe(`nudge/${enrollment.body.id}/1/welcome/first`);
 
+  // The enrollment and its deliveries are read by two queries; wait until both show the send.
   const read = await eventually(async () => {
     const r = await call('GET', `/enrollments/${enrollment.body.id}`);
-    return r.body.deliveries?.[0]?.status === 'sent' ? r : null;
+    return r.body.deliveries?.[0]?.status === 'sent' && r.body.currentStepId === 'tips' ? r : null;
   });
   expect(read.body.deliveries[0].providerMessageId).toBe(email!.id);
   expect(read.body).toMatchObject({ status: 'active', currentStepId: 'tips' });

@@ -14,7 +14,7 @@ import { createSequence, publishSequence } from '../../api/services/sequences.js
 import type { ContactInput } from '../../api/schemas/contacts.js';
 import type { SequenceInput, StepInput } from '../../api/schemas/sequences.js';
 import type { EmailSender } from '../../email/sender.js';
-import { buildWorker } from '../../worker/worker.js';
+import { buildSendWorker, buildWorker, runWorkers } from '../../worker/worker.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 import { workflowBundle } from './temporal.js';
 
@@ -37,18 +37,20 @@ export interface World {
 export async function startWorld(env: TestWorkflowEnvironment, email: EmailSender): Promise<World> {
   const db = await createTestDatabase();
   const taskQueue = `test-${randomUUID()}`;
-  const worker = await buildWorker({
-    connection: env.nativeConnection,
-    namespace: env.namespace ?? 'default',
-    taskQueue,
-    workflowBundle: await workflowBundle(),
-    activities: createActivities({
-      orm: db.orm,
-      email,
-      config: { from: 'Nudge Tests <tests@nudge.test>', publicUrl: 'http://127.0.0.1:3000' },
-      clock: () => new Date(),
-      logger: silentLogger,
-    }),
+  const activities = createActivities({
+    orm: db.orm,
+    email,
+    config: { from: 'Nudge Tests <tests@nudge.test>', publicUrl: 'http://127.0.0.1:3000' },
+    clock: () => new Date(),
+    logger: silentLogger,
+  });
+  const connection = { connection: env.nativeConnection, namespace: env.namespace ?? 'default', taskQueue };
+  const worker = await buildWorker({ ...connection, workflowBundle: await workflowBundle(), activities });
+  const sendWorker = await buildSendWorker({
+    ...connection,
+    activities,
+    ratePerSecond: null,
+    concurrency: 8,
   });
   const workspace = async () => {
     const { workspaceId, apiKey } = await createWorkspaceWithKey(db.orm.em.fork(), `ws-${randomUUID()}`);
@@ -60,7 +62,7 @@ export async function startWorld(env: TestWorkflowEnvironment, email: EmailSende
     return { ctx, apiKey: apiKey.key };
   };
   const first = await workspace();
-  const running = worker.run();
+  const running = runWorkers([worker, sendWorker]);
 
   return {
     db,

@@ -1,0 +1,85 @@
+/**
+ * D5: the provider's rate limit holds across workers. Two real worker processes share the
+ * send task queue whose rate the Temporal server enforces; the Resend fake enforces a limit
+ * above it and answers 429 to anything faster.
+ */
+import { randomUUID } from 'node:crypto';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Delivery } from '../../db/entities/index.js';
+import { startFakeResend, type FakeResend } from '../fakes/resend-fake.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { startDrill, type Drill } from '../support/drill.js';
+import { startProcess, type NudgeProcess } from '../support/processes.js';
+import { startDevServer } from '../support/temporal.js';
+import { eventually } from '../support/wait.js';
+
+const SEND_RATE = 5;
+const PROVIDER_LIMIT = 3 * SEND_RATE; // a token bucket may burst up to twice its rate in one second
+const CONTACTS = 40;
+
+let temporal: TestWorkflowEnvironment;
+let db: TestDatabase;
+let fake: FakeResend;
+let workers: NudgeProcess[] = [];
+let drill: Drill;
+
+beforeAll(async () => {
+  [temporal, db, fake] = await Promise.all([
+    startDevServer(),
+    createTestDatabase(),
+    startFakeResend({ apiKey: 're_rate_key', rateLimitPerSecond: PROVIDER_LIMIT }),
+  ]);
+  const taskQueue = `rate-${randomUUID()}`;
+  const env = {
+    DATABASE_URL: db.url,
+    TEMPORAL_ADDRESS: temporal.address,
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    RESEND_API_KEY: 're_rate_key',
+    RESEND_BASE_URL: fake.url,
+    EMAIL_FROM: 'Nudge <hello@nudge.test>',
+    SEND_RATE_PER_SECOND: String(SEND_RATE),
+    SEND_CONCURRENCY: '20',
+  };
+  workers = [startProcess('worker/main.ts', env), startProcess('worker/main.ts', env)];
+  drill = await startDrill(db, temporal.client, taskQueue);
+}, 180_000);
+
+afterAll(async () => {
+  await Promise.all(workers.map((worker) => worker.stop()));
+  await Promise.all([fake?.close(), db?.drop(), temporal?.teardown()]);
+});
+
+test('D5: sends from two workers together stay under the provider rate limit: no 429, each email once', async () => {
+  const sequenceId = await drill.sequence([
+    {
+      id: 'hello',
+      name: 'Hello',
+      delay: 'PT0S',
+      subject: 'Hello {{ contact.first_name }}',
+      html: '<p>Hi</p>',
+    },
+  ]);
+  await drill.enrollMany(sequenceId, CONTACTS);
+
+  await eventually(
+    async () =>
+      (await db.orm.em.fork().count(Delivery, { sequence: sequenceId, status: 'sent' })) === CONTACTS,
+    {
+      timeoutMs: 40_000,
+      what: `${CONTACTS} sends`,
+      detail: () => `${workers.map((worker) => worker.output()).join('\n')}\n${JSON.stringify(fake.stats())}`,
+    },
+  );
+  const stats = fake.stats();
+  expect(stats.byStatus['429'] ?? 0).toBe(0);
+  expect(stats.deliveries).toBe(CONTACTS);
+  expect(stats.duplicates.idempotencyKeys).toBe(0);
+
+  // Not an assertion (timing belongs in bench/): how the sends spread over time.
+  const times = fake.deliveries().map((email) => email.receivedAt);
+  const spanSeconds = (Math.max(...times) - Math.min(...times)) / 1000;
+  console.info(
+    `D5 drill: ${CONTACTS} sends in ${spanSeconds.toFixed(1)} s at a limit of ${SEND_RATE}/s ` +
+      `(${((CONTACTS - 1) / spanSeconds).toFixed(2)}/s observed)`,
+  );
+}, 180_000);
