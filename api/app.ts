@@ -23,6 +23,8 @@ import { registerIdempotency } from './http/idempotency.js';
 import { registerRateLimit } from './http/rate-limit.js';
 import { markOptionalBodies, registerRouteConventions, type RouteEntry } from './http/route-conventions.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
+import { bulkEnrollmentRoutes } from './routes/bulk-enrollments.js';
+import type { BulkTuning } from './services/bulk-enrollments.js';
 import { contactRoutes } from './routes/contacts.js';
 import { enrollmentRoutes } from './routes/enrollments.js';
 import { sequenceRoutes } from './routes/sequences.js';
@@ -35,6 +37,8 @@ export interface AppDeps {
   logger: FastifyBaseLogger;
   /** Rate, body size and idempotency settings; tests and tools may lower or raise them. */
   limits?: Partial<ApiLimits>;
+  /** Chunking and concurrency of bulk enrollment (bench/bulk-enroll.ts explores them). */
+  bulkTuning?: BulkTuning;
 }
 
 export const DEFAULT_LIMITS: ApiLimits = {
@@ -134,5 +138,6 @@ export async function buildApp(deps: AppDeps) {
   await app.register(contactRoutes);
   await app.register(sequenceRoutes);
   await app.register(enrollmentRoutes);
+  await app.register(bulkEnrollmentRoutes(deps.bulkTuning));
   return app;
 }

@@ -77,14 +77,14 @@ export const unauthorized = () =>
     'Send a valid API key as `Authorization: Bearer <key>`.',
   );
 
-interface ValidationIssue {
+export interface ValidationIssue {
   instancePath: string;
   message?: string;
   params?: Record<string, unknown>;
 }
 
-/** `/body/steps/0/subject` style pointers naming the offending field. */
-function fieldOf(issue: ValidationIssue, context: string | undefined): string {
+/** `/body/steps/0/subject` style pointers naming the offending field (`context` may be a path). */
+export function fieldOf(issue: ValidationIssue, context: string | undefined): string {
   const base = `/${context ?? 'body'}${issue.instancePath}`;
   const missing = issue.params?.missingProperty ?? issue.params?.additionalProperty;
   return typeof missing === 'string' ? `${base}/${missing}` : base;

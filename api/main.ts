@@ -21,6 +21,7 @@ const app = await buildApp({
   temporal: { client, taskQueue: config.temporal.taskQueue },
   logger,
   limits: config.api,
+  bulkTuning: config.bulk,
 });
 
 let closing = false;

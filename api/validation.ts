@@ -16,3 +16,8 @@ const coercingAjv = addFormats(new Ajv({ ...common, coerceTypes: 'array' }));
 
 export const validatorCompiler: FastifySchemaCompiler<object> = ({ schema, httpPart }) =>
   (httpPart === 'body' ? strictAjv : coercingAjv).compile(schema);
+
+/** A strict (non-coercing) validator for JSON values, e.g. the items of a bulk request. */
+export function compileStrict(schema: object) {
+  return strictAjv.compile(schema);
+}

@@ -49,6 +49,10 @@ const schema = z.object({
     .default(16 * 1024 * 1024),
   /** How long a stored Idempotency-Key response is replayed. */
   IDEMPOTENCY_TTL_HOURS: z.coerce.number().positive().default(24),
+  /** Bulk enrollment: rows per transaction, transactions in flight, workflow starts in flight. */
+  BULK_CHUNK_SIZE: z.coerce.number().int().min(1).max(1000).default(250),
+  BULK_CHUNK_CONCURRENCY: z.coerce.number().int().min(1).max(10).default(3),
+  BULK_START_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(64),
   /** How long shutdown waits for in-flight requests before giving up. */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(30_000),
 });
@@ -64,6 +68,7 @@ export interface Config {
   sends: { ratePerSecond: number | null; concurrency: number };
   logLevel: Env['LOG_LEVEL'];
   api: ApiLimits & { shutdownTimeoutMs: number };
+  bulk: { chunkSize: number; chunkConcurrency: number; startConcurrency: number };
 }
 
 /** The API's protective limits (rate, body size, idempotency retention). */
@@ -117,6 +122,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       idempotencyTtlMs: e.IDEMPOTENCY_TTL_HOURS * 3_600_000,
       idempotencyWaitMs: 60_000,
       shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    },
+    bulk: {
+      chunkSize: e.BULK_CHUNK_SIZE,
+      chunkConcurrency: e.BULK_CHUNK_CONCURRENCY,
+      startConcurrency: e.BULK_START_CONCURRENCY,
     },
   };
 }

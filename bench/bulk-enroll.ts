@@ -1,0 +1,152 @@
+/**
+ * Bulk enrollment throughput: 10,000 contacts enrolled through the API in one request
+ * (`POST /sequences/{id}/enrollments/bulk`, contacts given by email and created on the way)
+ * against the rate at which the same Temporal dev server starts bare workflows with
+ * `client.workflow.start` (same workflow type, arguments and search attributes; best of a
+ * few concurrencies). Target: the API reaches at least 0.8 of the bare rate.
+ *
+ * Every measurement gets a fresh in-memory dev server of the same build: a server already
+ * holding tens of thousands of workflows starts new ones more slowly, which would favour
+ * whichever measurement ran first. No worker runs during either measurement: both measure
+ * starting workflows, and a worker would compete for the same cores. The run then checks
+ * every enrollment has its row, its run id and its workflow.
+ *   BENCH_CONTACTS (default 10000), BENCH_BARE_CONCURRENCY (default "32,64,128")
+ */
+import { randomUUID } from 'node:crypto';
+import { loadavg } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { Enrollment } from '../db/entities/index.js';
+import { enrollmentWorkflowId } from '../workflows/ids.js';
+import {
+  ContactEmailAttribute,
+  ContactIdAttribute,
+  EnrollmentStatusAttribute,
+  SequenceIdAttribute,
+} from '../workflows/search-attributes.js';
+import { Client, Connection } from '@temporalio/client';
+import { registerSearchAttributes } from '../config/temporal.js';
+import { fmt, writeResults } from './support/results.js';
+import { startDevServer } from './support/temporal-dev-server.js';
+import { apiClient, mapConcurrent, startStack } from './support/stack.js';
+
+const CONTACTS = Number(process.env.BENCH_CONTACTS ?? 10_000);
+const BARE_CONCURRENCY = (process.env.BENCH_BARE_CONCURRENCY ?? '32,64,128').split(',').map(Number);
+const TARGET = 0.8;
+
+const stack = await startStack();
+try {
+  const { url } = await stack.startApi();
+  const call = apiClient(url, stack.apiKey);
+  const created = await call('POST', '/sequences', {
+    name: 'Bulk bench',
+    steps: [{ id: 'welcome', name: 'Welcome', delay: 'P1D', subject: 'Hi', html: '<p>Hi</p>' }],
+  });
+  const sequenceId: string = created.body.id;
+  await call('POST', `/sequences/${sequenceId}/publish`);
+
+  // Through the API: one request, contacts by email, created on the way.
+  const contacts = Array.from({ length: CONTACTS }, (_, i) => ({
+    email: `bulk-${i}@bench.test`,
+    name: `Bulk ${i}`,
+    tags: ['bench'],
+  }));
+  const started = performance.now();
+  const response = await call('POST', `/sequences/${sequenceId}/enrollments/bulk`, { contacts });
+  const seconds = (performance.now() - started) / 1000;
+  if (response.status !== 200)
+    throw new Error(`bulk enrollment answered ${response.status}: ${JSON.stringify(response.body)}`);
+  const { summary } = response.body;
+  const apiRate = CONTACTS / seconds;
+  console.log(
+    `API bulk enrollment: ${fmt.rate(apiRate)} (${seconds.toFixed(1)} s), ${JSON.stringify(summary)}`,
+  );
+
+  // Correctness: every contact enrolled once, with a run id and a workflow.
+  const rows = await stack.db.orm.em.fork().find(Enrollment, { sequence: sequenceId });
+  const complete = rows.filter((r) => r.status === 'active' && r.runId).length;
+  const sample = rows.filter((_, i) => i % Math.max(1, Math.floor(rows.length / 20)) === 0);
+  await Promise.all(
+    sample.map((r) =>
+      stack.client.workflow.getHandle(enrollmentWorkflowId(sequenceId, r.contact)).describe(),
+    ),
+  );
+
+  // Bare starts: the same work on the server, none of ours around it.
+  const bareRates: { concurrency: number; rate: number }[] = [];
+  for (const concurrency of BARE_CONCURRENCY) {
+    const server = await startDevServer();
+    const connection = await Connection.connect({ address: server.address });
+    await registerSearchAttributes(connection, 'default');
+    const client = new Client({ connection });
+    const queue = `bare-${randomUUID().slice(0, 8)}`;
+    const started = performance.now();
+    await mapConcurrent(
+      Array.from({ length: CONTACTS }, (_, i) => i),
+      concurrency,
+      async (i) => {
+        const contactId = randomUUID();
+        await client.workflow.start('enrollmentWorkflow', {
+          workflowId: `bare:${queue}:${i}`,
+          taskQueue: queue,
+          args: [
+            {
+              enrollmentId: randomUUID(),
+              workspaceId: stack.workspaceId,
+              sequenceId,
+              contactId,
+              generation: 1,
+            },
+          ],
+          workflowIdConflictPolicy: 'USE_EXISTING',
+          typedSearchAttributes: [
+            { key: SequenceIdAttribute, value: sequenceId },
+            { key: ContactIdAttribute, value: contactId },
+            { key: ContactEmailAttribute, value: `bare-${i}@bench.test` },
+            { key: EnrollmentStatusAttribute, value: 'active' },
+          ],
+          memo: { enrollmentId: 'bare', generation: 1 },
+          staticSummary: `Bulk bench → bare-${i}@bench.test`,
+        });
+      },
+    );
+    const seconds = (performance.now() - started) / 1000;
+    await connection.close();
+    await server.stop();
+    bareRates.push({ concurrency, rate: CONTACTS / seconds });
+    console.log(`bare client.workflow.start, concurrency ${concurrency}: ${fmt.rate(CONTACTS / seconds)}`);
+  }
+  const bare = bareRates.reduce((best, r) => (r.rate > best.rate ? r : best));
+
+  const ratio = apiRate / bare.rate;
+  await writeResults(
+    'bulk-enroll',
+    'Bulk enrollment vs bare workflow starts',
+    [
+      {
+        name: `bare client.workflow.start (best of concurrency ${BARE_CONCURRENCY.join('/')})`,
+        value: `${fmt.rate(bare.rate)} at ${bare.concurrency}`,
+      },
+      {
+        name: `API bulk enrollment, ${CONTACTS.toLocaleString('en')} contacts by email in one request`,
+        value: `${fmt.rate(apiRate)} (${seconds.toFixed(1)} s)`,
+      },
+      { name: 'API / bare', value: fmt.ratio(ratio), target: `≥ ${TARGET}`, ok: ratio >= TARGET },
+      {
+        name: 'enrolled, each with its row, run id and workflow',
+        value: `${summary.enrolled} / ${CONTACTS} (rows with run id: ${complete})`,
+        target: `${CONTACTS}`,
+        ok: summary.enrolled === CONTACTS && complete === CONTACTS,
+      },
+    ],
+    [
+      `Bare rates by concurrency: ${bareRates.map((r) => `${r.concurrency} → ${fmt.rate(r.rate)}`).join(', ')}.`,
+      'Each measurement on a fresh in-memory dev server; no worker runs during either (both measure starting workflows).',
+      `Load average when done: ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(', ')} (the machine is shared).`,
+    ],
+  );
+  if (ratio < TARGET || summary.enrolled !== CONTACTS) process.exitCode = 1;
+} finally {
+  await stack.stop();
+}
