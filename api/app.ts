@@ -18,6 +18,7 @@ import type { ServiceContext, TemporalAccess } from './context.js';
 import { registerProblemHandler } from './errors.js';
 import { registerAuth } from './http/auth.js';
 import { clientErrorHandler } from './http/client-errors.js';
+import { refuseNulCharacters } from './http/nul-characters.js';
 import { healthRoutes } from './http/health.js';
 import { registerIdempotency } from './http/idempotency.js';
 import { registerRateLimit } from './http/rate-limit.js';
@@ -92,9 +93,10 @@ export async function buildApp(deps: AppDeps) {
   // A JSON API: any other body is a 415, not a string that fails validation further on.
   app.removeContentTypeParser('text/plain');
   app.setValidatorCompiler(validatorCompiler);
-  registerProblemHandler(app);
+  const conventions = registerRouteConventions(app, { docsPrefix: DOCS_PREFIX });
+  registerProblemHandler(app, conventions.allowedMethods);
   app.addSchema(Problem);
-  app.decorate('routeCatalog', registerRouteConventions(app, { docsPrefix: DOCS_PREFIX }));
+  app.decorate('routeCatalog', conventions.catalog);
 
   await app.register(swagger, {
     openapi: {
@@ -130,6 +132,7 @@ export async function buildApp(deps: AppDeps) {
   );
 
   registerAuth(app, deps);
+  refuseNulCharacters(app);
   await registerRateLimit(app, limits.rateLimit);
   registerIdempotency(app, deps.orm, { ttlMs: limits.idempotencyTtlMs, waitMs: limits.idempotencyWaitMs });
 

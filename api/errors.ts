@@ -2,7 +2,7 @@
  * Domain errors and their one mapping to `application/problem+json` (RFC 9457,
  * CONVENTIONS §8). Every kind has a stable `type`; 5xx responses never leak internals.
  */
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 export const problemType = (kind: string) => `urn:nudge:problem:${kind}`;
@@ -90,7 +90,10 @@ export function fieldOf(issue: ValidationIssue, context: string | undefined): st
   return typeof missing === 'string' ? `${base}/${missing}` : base;
 }
 
-export function registerProblemHandler(app: FastifyInstance): void {
+export function registerProblemHandler(
+  app: FastifyInstance,
+  allowedMethods: (path: string) => string[] = () => [],
+): void {
   app.setErrorHandler((error: FastifyError | ProblemError, request, reply) => {
     if (error instanceof ProblemError) {
       return reply
@@ -166,8 +169,23 @@ export function registerProblemHandler(app: FastifyInstance): void {
       });
   });
 
-  app.setNotFoundHandler((request, reply) =>
-    reply
+  const noRoute = (request: FastifyRequest, reply: FastifyReply) => {
+    const allowed = allowedMethods(request.url);
+    if (allowed.length > 0) {
+      // The path exists, the method does not: 405 with the methods that do (RFC 9110 §15.5.6).
+      return reply
+        .code(405)
+        .header('allow', allowed.join(', '))
+        .type(PROBLEM_CONTENT_TYPE)
+        .send({
+          type: problemType('method-not-allowed'),
+          title: 'Method not allowed',
+          status: 405,
+          detail: `${request.method} is not supported here; use ${allowed.join(', ')}.`,
+          instance: request.url,
+        });
+    }
+    return reply
       .code(404)
       .type(PROBLEM_CONTENT_TYPE)
       .send({
@@ -175,6 +193,11 @@ export function registerProblemHandler(app: FastifyInstance): void {
         title: 'Route not found',
         status: 404,
         instance: request.url,
-      }),
-  );
+      });
+  };
+  // Answer unmatched requests before anything else looks at them (a body, a content type).
+  app.addHook('onRequest', async (request, reply) => {
+    if (!request.routeOptions.url) return noRoute(request, reply);
+  });
+  app.setNotFoundHandler(noRoute);
 }

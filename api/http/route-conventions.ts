@@ -5,6 +5,7 @@
  * authenticated POSTs. Registered before any route, so nothing escapes it.
  */
 import type { FastifyInstance, RouteOptions } from 'fastify';
+import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import { PROBLEM_CONTENT_TYPE } from '../errors.js';
 
 /** What each problem status means, as the OpenAPI document says it. */
@@ -30,8 +31,8 @@ const IdempotencyKeyHeader = {
   pattern: '^[\\x21-\\x7E]+$',
   description:
     'Makes the POST safe to retry: the same key with the same request returns the first response ' +
-    'without acting again; the same key with another request is a 422. Kept for 24 hours.',
-  examples: ['3f1c9a7e-5b2d-4c8e-9f0a-1b2c3d4e5f60'],
+    'without acting again; the same key with another request is a 422. Keys are kept for 24 hours ' +
+    '(IDEMPOTENCY_TTL_HOURS). Use a new random value, such as a UUID, for each new request.',
 };
 
 type Schema = Record<string, unknown>;
@@ -85,12 +86,23 @@ export interface RouteEntry {
   hidden: boolean;
 }
 
+export interface RouteConventions {
+  catalog: RouteEntry[];
+  /** The methods some route answers for this path (for 405 answers with an `Allow` header). */
+  allowedMethods(path: string): string[];
+}
+
 export function registerRouteConventions(
   app: FastifyInstance,
   options: { docsPrefix: string },
-): RouteEntry[] {
+): RouteConventions {
   const catalog: RouteEntry[] = [];
+  const router = FindMyWay();
+  const noop = () => {};
   app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) {
+      if (!router.hasRoute(method as HTTPMethod, route.url)) router.on(method as HTTPMethod, route.url, noop);
+    }
     if (route.url.startsWith(options.docsPrefix)) {
       route.config = { ...(route.config ?? {}), public: true } as typeof route.config;
     }
@@ -137,5 +149,9 @@ export function registerRouteConventions(
       ...(methods.includes('POST') && !isPublic ? { headers: withIdempotencyHeader(schema.headers) } : {}),
     };
   });
-  return catalog;
+  const methods = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+  return {
+    catalog,
+    allowedMethods: (path) => methods.filter((method) => router.find(method, path.split('?')[0]!) !== null),
+  };
 }

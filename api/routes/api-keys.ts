@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { pageOf, pageQuery } from '../pagination.js';
+import { Problem } from '../schemas/common.js';
 import { apiKeyResponse } from '../serialize.js';
 import { ApiKeyInput, ApiKeyParams, ApiKeySchema, IssuedApiKeySchema } from '../schemas/api-keys.js';
 import { createApiKey, listApiKeys, revokeApiKey } from '../services/api-keys.js';
@@ -48,9 +49,12 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['api keys'],
         summary: 'Revoke an API key: requests with it are refused (401) from now on; the record stays',
         params: ApiKeyParams,
-        response: { 200: ApiKeySchema },
+        response: { 200: ApiKeySchema, 409: Problem },
       },
     },
-    async (request) => apiKeyResponse(await revokeApiKey(request.services, request.params.apiKeyId)),
+    async (request) =>
+      apiKeyResponse(
+        await revokeApiKey(request.services, request.params.apiKeyId, request.apiKey?.id ?? null),
+      ),
   );
 };

@@ -16,6 +16,7 @@ export function bulkEnrollmentRoutes(tuning: BulkTuning = DEFAULT_BULK_TUNING): 
       '/sequences/:sequenceId/enrollments/bulk',
       {
         bodyLimit: app.limits.bulkBodyLimitBytes,
+        config: { checksBodyItems: true },
         validatorCompiler: envelopeOnly,
         schema: {
           tags: ['enrollments'],

@@ -58,7 +58,10 @@ export const enrollmentRoutes: FastifyPluginAsyncTypebox = async (app) => {
           },
         );
       }
-      return reply.code(result.kind === 'enrolled' ? 201 : 200).send(enrollmentResponse(result.enrollment));
+      return reply
+        .code(result.kind === 'enrolled' ? 201 : 200)
+        .header('location', `/enrollments/${result.enrollment.id}`)
+        .send(enrollmentResponse(result.enrollment));
     },
   );
 

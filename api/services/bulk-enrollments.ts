@@ -29,6 +29,7 @@ import { conflict, fieldOf, notFound, type ValidationIssue } from '../errors.js'
 import { BulkContactByEmail, BulkContactById, type BulkResult, type BulkStatus } from '../schemas/bulk.js';
 import type { ContactInput } from '../schemas/contacts.js';
 import { compileStrict } from '../validation.js';
+import { findNulCharacter } from '../http/nul-characters.js';
 import { startEnrollmentWorkflow } from './enrollment-workflows.js';
 import { normalizeEmail } from './contacts.js';
 
@@ -135,6 +136,9 @@ export async function bulkEnroll(
     if (!item || typeof item !== 'object' || Array.isArray(item)) {
       return invalid({ instancePath: '', message: 'must be an object with `contactId` or `email`' });
     }
+    const nul = findNulCharacter(item, '');
+    if (nul !== null)
+      return invalid({ instancePath: nul, message: 'must not contain NUL (U+0000) characters' });
     if ('contactId' in item) {
       if (!validateById(item)) return invalid(validateById.errors![0]!);
       byId.push({ index, contactId: (item as { contactId: string }).contactId.toLowerCase() });

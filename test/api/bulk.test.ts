@@ -94,6 +94,7 @@ test('E1/E2/E12: one result per item, in order: enrolled, already active, inelig
       { email: fresh.toUpperCase() },
       { email: `x-${randomUUID()}@example.com`, colour: 'blue' },
       { email: `y-${randomUUID()}@example.com`, timeZone: 'Mars/Olympus' },
+      { email: `z-${randomUUID()}@example.com`, tags: ['ok', 'n\u0000l'] },
     ],
   });
   expect(response.statusCode).toBe(200);
@@ -109,8 +110,9 @@ test('E1/E2/E12: one result per item, in order: enrolled, already active, inelig
     [7, 'invalid', 'duplicate', '/body/contacts/7/email'],
     [8, 'invalid', 'validation', '/body/contacts/8/colour'],
     [9, 'invalid', 'validation', '/body/contacts/9/timeZone'],
+    [10, 'invalid', 'validation', '/body/contacts/10/tags/1'],
   ]);
-  expect(summary).toEqual({ enrolled: 2, alreadyActive: 1, ineligible: 1, invalid: 6, failed: 0 });
+  expect(summary).toEqual({ enrolled: 2, alreadyActive: 1, ineligible: 1, invalid: 7, failed: 0 });
   expect(results[0].contactCreated).toBe(true);
   expect(results[1].contactCreated).toBe(false);
   expect(results[2].enrollmentId).toBe((await em().findOneOrFail(Enrollment, { contact: active.id })).id);

@@ -89,6 +89,15 @@ describe('API keys', () => {
     }
   });
 
+  test('a key cannot revoke itself (409): a workspace cannot lock itself out by accident', async () => {
+    const apiKey = await newWorkspace();
+    const client = apiClient(app, apiKey);
+    const own = (await client.get('/api-keys')).json().data[0];
+    const refused = expectProblem(await client.delete(`/api-keys/${own.id}`), 409, '/params/apiKeyId');
+    expect(refused.type).toBe('urn:nudge:problem:cannot-revoke-current-key');
+    expect((await client.get('/contacts')).statusCode).toBe(200);
+  });
+
   test('a workspace cannot see or revoke the keys of another', async () => {
     const a = apiClient(app, await newWorkspace());
     const b = apiClient(app, await newWorkspace());
@@ -357,6 +366,17 @@ describe('hostile input', () => {
     expectProblem(response, 400);
   });
 
+  test('NUL characters, which PostgreSQL text cannot hold, are 400 problems naming the field', async () => {
+    const client = apiClient(app, world.apiKey);
+    expectProblem(await client.post('/contacts', { email: email(), name: 'Ada\u0000' }), 400, '/body/name');
+    expectProblem(
+      await client.post('/contacts', { email: email(), attributes: { 'bad\u0000key': 1 } }),
+      400,
+      '/body/attributes/bad\u0000key',
+    );
+    expectProblem(await client.get('/contacts?email=a%00b@example.com'), 400, '/query/email');
+  });
+
   test('unknown query parameters, bad cursors and malformed ids are 400 problems naming the field', async () => {
     const client = apiClient(app, world.apiKey);
     expectProblem(await client.get('/contacts?colour=blue'), 400, '/querystring/colour');
@@ -388,6 +408,15 @@ describe('hostile input', () => {
   test('an unknown route is a 404 problem, with or without a key', async () => {
     expectProblem(await app.inject({ url: '/nowhere' }), 404);
     expectProblem(await apiClient(app, world.apiKey).get('/nowhere'), 404);
+  });
+
+  test('a method a path does not support is a 405 problem listing the ones it does', async () => {
+    const patch = await app.inject({ method: 'PATCH', url: '/contacts', payload: {} });
+    expect(expectProblem(patch, 405).type).toBe('urn:nudge:problem:method-not-allowed');
+    expect(patch.headers.allow).toBe('GET, HEAD, POST');
+    const put = await app.inject({ method: 'PUT', url: `/enrollments/${randomUUID()}/pause` });
+    expectProblem(put, 405);
+    expect(put.headers.allow).toBe('POST');
   });
 });
 
