@@ -89,6 +89,12 @@ export async function buildApp(deps: AppDeps) {
   app.addHook('preClose', async () => {
     closing = true;
   });
+  // Requests in flight at shutdown finish, and their connection closes after the answer
+  // instead of idling in keep-alive and holding the shutdown up.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (closing) reply.header('connection', 'close');
+    return payload;
+  });
 
   // A JSON API: any other body is a 415, not a string that fails validation further on.
   app.removeContentTypeParser('text/plain');
