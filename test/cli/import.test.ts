@@ -91,6 +91,8 @@ beforeAll(async () => {
     TEMPORAL_ADDRESS: temporal.address,
     TEMPORAL_TASK_QUEUE: `import-${randomUUID()}`,
     PORT: String(port),
+    // Sends unthrottled: the test waits for all 398 enrollments to complete.
+    SEND_RATE_PER_SECOND: '0',
   };
   worker = startProcess('worker/main.ts', env);
   api = startProcess('api/main.ts', env);
