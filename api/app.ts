@@ -7,7 +7,8 @@
  * `config: { public: true }`), rate limiting per API key, the problem responses and the
  * Idempotency-Key header in the OpenAPI document, and idempotent POSTs.
  */
-import Fastify, { type FastifyBaseLogger } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -23,11 +24,13 @@ import { healthRoutes } from './http/health.js';
 import { registerIdempotency } from './http/idempotency.js';
 import { registerRateLimit } from './http/rate-limit.js';
 import { markOptionalBodies, registerRouteConventions, type RouteEntry } from './http/route-conventions.js';
+import { registerApiMetrics, type ApiMetricsOptions } from './metrics.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { bulkEnrollmentRoutes } from './routes/bulk-enrollments.js';
 import type { BulkTuning } from './services/bulk-enrollments.js';
 import { contactRoutes } from './routes/contacts.js';
 import { enrollmentRoutes } from './routes/enrollments.js';
+import { outboxRoutes, type OutboxPageOptions } from './routes/outbox.js';
 import { sequenceRoutes } from './routes/sequences.js';
 import { Problem } from './schemas/common.js';
 import { validatorCompiler } from './validation.js';
@@ -40,6 +43,10 @@ export interface AppDeps {
   limits?: Partial<ApiLimits>;
   /** Chunking and concurrency of bulk enrollment (bench/bulk-enroll.ts explores them). */
   bulkTuning?: BulkTuning;
+  /** Prometheus /metrics (request rate and latency); main.ts always passes it. */
+  metrics?: ApiMetricsOptions;
+  /** The development outbox page, mounted only when emails go to the outbox (no Resend key). */
+  outboxPage?: Omit<OutboxPageOptions, 'orm'> | null;
 }
 
 export const DEFAULT_LIMITS: ApiLimits = {
@@ -81,7 +88,15 @@ export async function buildApp(deps: AppDeps) {
     clientErrorHandler,
     // Idle keep-alive sockets close at once on shutdown; busy ones finish their request.
     forceCloseConnections: 'idle',
+    genReqId: requestIdOf,
+    logController: new LogController({ requestIdLogLabel: 'requestId' }),
   }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // Every response names its request, so a caller's report can be matched to our logs.
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  if (deps.metrics) registerApiMetrics(app, deps.metrics);
 
   let closing = false;
   app.decorate('limits', limits);
@@ -148,5 +163,12 @@ export async function buildApp(deps: AppDeps) {
   await app.register(sequenceRoutes);
   await app.register(enrollmentRoutes);
   await app.register(bulkEnrollmentRoutes(deps.bulkTuning));
+  if (deps.outboxPage) await app.register(outboxRoutes, { orm: deps.orm, ...deps.outboxPage });
   return app;
+}
+
+/** A caller's `x-request-id` is kept when it is a sane token; otherwise one is made. */
+function requestIdOf(request: { headers: FastifyRequest['headers'] }): string {
+  const given = request.headers['x-request-id'];
+  return typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
 }

@@ -5,7 +5,8 @@
  */
 import { loadConfigOrExit } from '../config/config.js';
 import { createLogger } from '../config/logger.js';
-import { connectClient } from '../config/temporal.js';
+import { createMetricsRegistry } from '../config/metrics.js';
+import { connectClient, registerSearchAttributes } from '../config/temporal.js';
 import { createOrm, migrate } from '../db/orm.js';
 import { buildApp } from './app.js';
 
@@ -15,13 +16,28 @@ const orm = await createOrm(config.databaseUrl, {
   logger: (message) => logger.info({ component: 'orm' }, message),
 });
 await migrate(orm);
-const { client, connection } = await connectClient(config.temporal);
+const { client, connection } = await connectClient(config.temporal, {
+  waitMs: 120_000,
+  onRetry: (error) =>
+    logger.warn({ err: error, temporal: config.temporal.address }, 'waiting for the Temporal server'),
+});
+// The API starts workflows with Nudge's search attributes, so it makes sure they exist too.
+await registerSearchAttributes(connection, config.temporal.namespace);
+const outboxMode = !config.email.resendApiKey;
 const app = await buildApp({
   orm,
   temporal: { client, taskQueue: config.temporal.taskQueue },
   logger,
   limits: config.api,
   bulkTuning: config.bulk,
+  metrics: { registry: createMetricsRegistry(), token: config.metrics.token },
+  outboxPage: outboxMode
+    ? {
+        temporalUi: config.temporalUiUrl
+          ? { url: config.temporalUiUrl, namespace: config.temporal.namespace }
+          : null,
+      }
+    : null,
 });
 
 let closing = false;
@@ -43,4 +59,12 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 await app.listen({ host: config.http.host, port: config.http.port });
-logger.info({ url: `http://${config.http.host}:${config.http.port}`, docs: '/docs' }, 'API listening');
+logger.info(
+  {
+    url: `http://${config.http.host}:${config.http.port}`,
+    docs: '/docs',
+    metrics: '/metrics',
+    ...(outboxMode ? { outbox: '/outbox' } : {}),
+  },
+  'API listening',
+);

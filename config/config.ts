@@ -11,6 +11,12 @@ const schema = z.object({
   TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('nudge'),
+  /** Temporal Cloud API key; implies TLS. */
+  TEMPORAL_API_KEY: z.string().min(1).optional(),
+  TEMPORAL_TLS: z.stringbool().optional(),
+  /** mTLS to Temporal: a client certificate and its key, PEM files. */
+  TEMPORAL_TLS_CERT_PATH: z.string().min(1).optional(),
+  TEMPORAL_TLS_KEY_PATH: z.string().min(1).optional(),
   HOST: z.string().default('127.0.0.1'),
   PORT: port.default(3000),
   /** Where people reach the API; unsubscribe links point here. */
@@ -55,13 +61,32 @@ const schema = z.object({
   BULK_START_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(64),
   /** How long shutdown waits for in-flight requests before giving up. */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(30_000),
+  /** The worker's Prometheus endpoint (`/metrics`, with the Temporal SDK's metrics merged in). */
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  METRICS_PORT: port.default(9464),
+  /** Where the worker's Temporal SDK exports its own metrics, on loopback (default: any free
+   *  port); /metrics merges them. */
+  TEMPORAL_SDK_METRICS_PORT: port.optional(),
+  /** When set, /metrics (API and worker) requires `Authorization: Bearer <token>`. */
+  METRICS_TOKEN: z.string().min(16).optional(),
+  /** A workflow bundle built ahead of time (`npm run build`); without it the worker bundles at start. */
+  WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
+  /** The Temporal Web UI, for links from the outbox page. */
+  TEMPORAL_UI_URL: z.url({ protocol: /^https?$/ }).optional(),
 });
 
 export type Env = z.infer<typeof schema>;
 
 export interface Config {
   databaseUrl: string;
-  temporal: { address: string; namespace: string; taskQueue: string };
+  temporal: {
+    address: string;
+    namespace: string;
+    taskQueue: string;
+    apiKey: string | null;
+    /** null: plain gRPC; otherwise TLS, with a client certificate for mTLS when given. */
+    tls: { certPath: string; keyPath: string } | Record<string, never> | null;
+  };
   http: { host: string; port: number; publicUrl: string };
   email: { resendApiKey: string | null; resendBaseUrl: string | null; from: string };
   worker: { maxCachedWorkflows: number };
@@ -69,6 +94,9 @@ export interface Config {
   logLevel: Env['LOG_LEVEL'];
   api: ApiLimits & { shutdownTimeoutMs: number };
   bulk: { chunkSize: number; chunkConcurrency: number; startConcurrency: number };
+  metrics: { host: string; port: number; temporalSdkPort: number | null; token: string | null };
+  workflowBundlePath: string | null;
+  temporalUiUrl: string | null;
 }
 
 /** The API's protective limits (rate, body size, idempotency retention). */
@@ -89,19 +117,33 @@ export class ConfigError extends Error {
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = schema.safeParse(env);
+  // An empty variable means "not set" (Compose passes `${RESEND_API_KEY:-}` as an empty string).
+  const given = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+  const parsed = schema.safeParse(given);
   if (!parsed.success) {
     throw new ConfigError(
       parsed.error.issues.map((issue) => `${issue.path.join('.') || '(env)'}: ${issue.message}`),
     );
   }
   const e = parsed.data;
+  if (Boolean(e.TEMPORAL_TLS_CERT_PATH) !== Boolean(e.TEMPORAL_TLS_KEY_PATH)) {
+    throw new ConfigError([
+      'TEMPORAL_TLS_CERT_PATH, TEMPORAL_TLS_KEY_PATH: give both (a client certificate and its key) or neither',
+    ]);
+  }
+  if (e.METRICS_PORT !== 0 && e.METRICS_PORT === e.TEMPORAL_SDK_METRICS_PORT) {
+    throw new ConfigError([
+      'TEMPORAL_SDK_METRICS_PORT: must differ from METRICS_PORT (the worker serves /metrics there and merges the SDK port in)',
+    ]);
+  }
   return {
     databaseUrl: e.DATABASE_URL,
     temporal: {
       address: e.TEMPORAL_ADDRESS,
       namespace: e.TEMPORAL_NAMESPACE,
       taskQueue: e.TEMPORAL_TASK_QUEUE,
+      apiKey: e.TEMPORAL_API_KEY ?? null,
+      tls: temporalTls(e),
     },
     http: { host: e.HOST, port: e.PORT, publicUrl: e.PUBLIC_URL ?? `http://${e.HOST}:${e.PORT}` },
     email: {
@@ -128,7 +170,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       chunkConcurrency: e.BULK_CHUNK_CONCURRENCY,
       startConcurrency: e.BULK_START_CONCURRENCY,
     },
+    metrics: {
+      host: e.METRICS_HOST,
+      port: e.METRICS_PORT,
+      temporalSdkPort: e.TEMPORAL_SDK_METRICS_PORT ?? null,
+      token: e.METRICS_TOKEN ?? null,
+    },
+    workflowBundlePath: e.WORKFLOW_BUNDLE_PATH ?? null,
+    temporalUiUrl: e.TEMPORAL_UI_URL?.replace(/\/+$/, '') ?? null,
   };
+}
+
+function temporalTls(e: Env): Config['temporal']['tls'] {
+  if (e.TEMPORAL_TLS_CERT_PATH && e.TEMPORAL_TLS_KEY_PATH) {
+    return { certPath: e.TEMPORAL_TLS_CERT_PATH, keyPath: e.TEMPORAL_TLS_KEY_PATH };
+  }
+  return (e.TEMPORAL_TLS ?? Boolean(e.TEMPORAL_API_KEY)) ? {} : null;
 }
 
 /** For process entry points: load or exit with the message (no stack trace for a typo). */

@@ -2,13 +2,19 @@
 import { createActivities } from '../activities/index.js';
 import { loadConfigOrExit } from '../config/config.js';
 import { createLogger } from '../config/logger.js';
+import { createMetricsRegistry } from '../config/metrics.js';
 import { connectClient, connectWorker, registerSearchAttributes } from '../config/temporal.js';
 import { createOrm, migrate } from '../db/orm.js';
 import { createEmailSender } from '../email/create-sender.js';
+import { freeLoopbackPort, startMetricsServer } from './metrics-server.js';
+import { createDeliveryMetrics } from './metrics.js';
+import { installTemporalRuntime } from './runtime.js';
 import { buildSendWorker, buildWorker, runWorkers } from './worker.js';
 
 const config = loadConfigOrExit();
 const logger = createLogger(config.logLevel, 'nudge-worker');
+const sdkMetricsPort = config.metrics.temporalSdkPort ?? (await freeLoopbackPort());
+installTemporalRuntime({ logger, sdkMetricsPort });
 
 const orm = await createOrm(config.databaseUrl, {
   logger: (message) => logger.info({ component: 'orm' }, message),
@@ -17,24 +23,39 @@ const orm = await createOrm(config.databaseUrl, {
   pool: { min: 0, max: config.sends.concurrency + 10 },
 });
 await migrate(orm);
-const temporal = await connectClient(config.temporal);
+const waitForTemporal = {
+  waitMs: 120_000,
+  onRetry: (error: unknown) =>
+    logger.warn({ err: error, temporal: config.temporal.address }, 'waiting for the Temporal server'),
+};
+const temporal = await connectClient(config.temporal, waitForTemporal);
 await registerSearchAttributes(temporal.connection, config.temporal.namespace);
-const connection = await connectWorker(config.temporal);
+const connection = await connectWorker(config.temporal, waitForTemporal);
 
+const registry = createMetricsRegistry();
+const email = createEmailSender(config.email, logger);
 const activities = createActivities({
   orm,
-  email: createEmailSender(config.email, logger),
+  email,
   config: { from: config.email.from, publicUrl: config.http.publicUrl },
   clock: () => new Date(),
   logger,
 });
+// One set of counters for both workers: sends run on the send worker, the rest on the other.
+const observability = {
+  metrics: createDeliveryMetrics(registry, email.provider),
+  logger,
+  provider: email.provider,
+};
 const workers = [
   await buildWorker({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     activities,
+    observability,
     options: { maxCachedWorkflows: config.worker.maxCachedWorkflows },
+    ...(config.workflowBundlePath ? { workflowBundle: { codePath: config.workflowBundlePath } } : {}),
   }),
   await buildSendWorker({
     connection,
@@ -43,8 +64,19 @@ const workers = [
     activities,
     ratePerSecond: config.sends.ratePerSecond,
     concurrency: config.sends.concurrency,
+    observability,
   }),
 ];
+
+const metricsServer = await startMetricsServer({
+  host: config.metrics.host,
+  port: config.metrics.port,
+  registry,
+  temporalSdkMetricsUrl: `http://127.0.0.1:${sdkMetricsPort}/metrics`,
+  token: config.metrics.token,
+  healthy: () => workers.every((worker) => worker.getState() === 'RUNNING'),
+  logger,
+});
 
 // Runs until SIGINT/SIGTERM; both workers drain their in-flight tasks before it resolves.
 logger.info(
@@ -52,9 +84,15 @@ logger.info(
     taskQueue: config.temporal.taskQueue,
     temporal: config.temporal.address,
     sendRatePerSecond: config.sends.ratePerSecond ?? 'unlimited',
+    metrics: metricsServer.url ? `${metricsServer.url}/metrics` : null,
   },
   'worker running',
 );
 await runWorkers(workers);
-await Promise.allSettled([connection.close(), temporal.connection.close(), orm.close()]);
+await Promise.allSettled([
+  metricsServer.close(),
+  connection.close(),
+  temporal.connection.close(),
+  orm.close(),
+]);
 logger.info('worker stopped');

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import type { createActivities } from '../activities/index.js';
 import { sendTaskQueue } from '../workflows/ids.js';
+import { activityInterceptors, type ActivityObservability } from './interceptors.js';
 
 /** The workflows' entry file, next to this module whether running from sources or a build. */
 export const workflowsPath = fileURLToPath(
@@ -17,6 +18,8 @@ export interface WorkerDeps {
   activities: ReturnType<typeof createActivities>;
   /** A pre-built bundle (tests build one per file; production may ship one). */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /** Metrics and log context for every activity (the worker process passes them; tests may not). */
+  observability?: ActivityObservability;
   options?: Partial<WorkerOptions>;
 }
 
@@ -28,6 +31,7 @@ export async function buildWorker(deps: WorkerDeps): Promise<Worker> {
     taskQueue: deps.taskQueue,
     activities: deps.activities,
     ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath }),
+    ...interceptorsFor(deps.observability),
     ...deps.options,
   });
 }
@@ -42,6 +46,8 @@ export interface SendWorkerDeps {
   ratePerSecond: number | null;
   /** Sends run at once in this process; each holds a database connection while it runs. */
   concurrency: number;
+  /** Metrics and log context for every send (the worker process passes them; tests may not). */
+  observability?: ActivityObservability;
 }
 
 /**
@@ -57,7 +63,12 @@ export async function buildSendWorker(deps: SendWorkerDeps): Promise<Worker> {
     activities: { sendStep: deps.activities.sendStep },
     maxConcurrentActivityTaskExecutions: deps.concurrency,
     ...(deps.ratePerSecond !== null ? { maxTaskQueueActivitiesPerSecond: deps.ratePerSecond } : {}),
+    ...interceptorsFor(deps.observability),
   });
+}
+
+function interceptorsFor(observability: ActivityObservability | undefined): Partial<WorkerOptions> {
+  return observability ? { interceptors: { activity: [activityInterceptors(observability)] } } : {};
 }
 
 /** Runs workers together; shutting one down (or one failing) shuts down the others. */

@@ -7,7 +7,6 @@
 import {
   condition,
   continueAsNew,
-  proxyActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -15,6 +14,7 @@ import {
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.js';
 import type { NextStepMirror, SendStepResult } from '../activities/types.js';
+import { proxyActivitiesWithSummaries } from './activity-summaries.js';
 import { sendTaskQueue } from './ids.js';
 import { cancelSignal, pauseSignal, resumeSignal, sequenceChangedSignal, stateQuery } from './messages.js';
 import type { HoldSource } from './messages.js';
@@ -38,7 +38,7 @@ import {
 type Activities = ReturnType<typeof createActivities>;
 
 // Bookkeeping activities: quick database writes, retried until the database is back.
-const bookkeeping = proxyActivities<Activities>({
+const bookkeeping = proxyActivitiesWithSummaries<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
@@ -48,7 +48,7 @@ const bookkeeping = proxyActivities<Activities>({
 // queue, whose rate limit is the provider's (D5); the heartbeat timeout lets a send that a
 // crashed worker held be retried within seconds (the ledger makes the retry safe, D1).
 const delivery = () =>
-  proxyActivities<Activities>({
+  proxyActivitiesWithSummaries<Activities>({
     taskQueue: sendTaskQueue(workflowInfo().taskQueue),
     startToCloseTimeout: '2 minutes',
     heartbeatTimeout: '10 seconds',
@@ -247,7 +247,7 @@ function describe(
   if (!plan || !current) return 'starting';
   const step = `step ${current.index + 1} '${current.step.name}'`;
   if (progress.pausedAtMs !== null) {
-    return `paused since ${describeInstant(progress.pausedAtMs, plan.timeZone)} (by ${progress.heldBy.join(' and ')}); holding ${step}`;
+    return `paused since ${describeInstant(progress.pausedAtMs, plan.timeZone)} (${progress.heldBy.map((source) => `${source} paused`).join(', ')}); holding ${step}`;
   }
   return `waiting for ${step}, due ${describeInstant(current.sendAtMs, plan.timeZone)}`;
 }

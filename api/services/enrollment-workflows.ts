@@ -8,14 +8,16 @@ import {
   EnrollmentStatusAttribute,
   SequenceIdAttribute,
 } from '../../workflows/search-attributes.js';
+import { enrollmentDetails, enrollmentSummary } from '../../workflows/run-metadata.js';
+import { resolveTimeZone } from '../../workflows/send-window.js';
 import type { TemporalAccess } from '../context.js';
 
 export interface NewEnrollment {
   enrollmentId: string;
   workspaceId: string;
   generation: number;
-  sequence: { id: string; name: string };
-  contact: { id: string; email: string };
+  sequence: { id: string; name: string; timeZone?: string | null };
+  contact: { id: string; email: string; name?: string | null; timeZone?: string | null };
 }
 
 /**
@@ -49,7 +51,14 @@ export function startEnrollmentWorkflow(
       { key: EnrollmentStatusAttribute, value: 'active' },
     ],
     memo: { enrollmentId, generation },
-    staticSummary: `${sequence.name} → ${contact.email}`,
-    staticDetails: `Enrollment ${enrollmentId} (generation ${generation}) of sequence ${sequence.id}`,
+    // What the Temporal UI shows for the run ("Onboarding → ada@example.com").
+    staticSummary: enrollmentSummary({ sequence, contact }),
+    staticDetails: enrollmentDetails({
+      sequence,
+      contact: { email: contact.email, name: contact.name ?? null },
+      enrollmentId,
+      generation,
+      timeZone: resolveTimeZone(contact.timeZone, sequence.timeZone),
+    }),
   });
 }

@@ -24,9 +24,17 @@ export interface NudgeProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Runs a TypeScript entry point of the repo with tsx, capturing its output. */
-export function startProcess(entry: string, env: Record<string, string>): NudgeProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+/**
+ * Runs an entry point of the repo, capturing its output: TypeScript sources through tsx, or
+ * compiled JavaScript (`dist/…`) with plain Node as production runs it.
+ */
+export function startProcess(
+  entry: string,
+  env: Record<string, string>,
+  options: { compiled?: boolean } = {},
+): NudgeProcess {
+  const args = options.compiled ? [entry] : ['--import', 'tsx', entry];
+  const child = spawn(process.execPath, args, {
     cwd: repoRoot,
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -14,6 +14,7 @@ import { createSequence, publishSequence } from '../../api/services/sequences.js
 import type { ContactInput } from '../../api/schemas/contacts.js';
 import type { SequenceInput, StepInput } from '../../api/schemas/sequences.js';
 import type { EmailSender } from '../../email/sender.js';
+import type { ActivityObservability } from '../../worker/interceptors.js';
 import { buildSendWorker, buildWorker, runWorkers } from '../../worker/worker.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 import { workflowBundle } from './temporal.js';
@@ -34,7 +35,11 @@ export interface World {
   close(): Promise<void>;
 }
 
-export async function startWorld(env: TestWorkflowEnvironment, email: EmailSender): Promise<World> {
+export async function startWorld(
+  env: TestWorkflowEnvironment,
+  email: EmailSender,
+  options: { observability?: ActivityObservability } = {},
+): Promise<World> {
   const db = await createTestDatabase();
   const taskQueue = `test-${randomUUID()}`;
   const activities = createActivities({
@@ -45,12 +50,19 @@ export async function startWorld(env: TestWorkflowEnvironment, email: EmailSende
     logger: silentLogger,
   });
   const connection = { connection: env.nativeConnection, namespace: env.namespace ?? 'default', taskQueue };
-  const worker = await buildWorker({ ...connection, workflowBundle: await workflowBundle(), activities });
+  const observability = options.observability ? { observability: options.observability } : {};
+  const worker = await buildWorker({
+    ...connection,
+    workflowBundle: await workflowBundle(),
+    activities,
+    ...observability,
+  });
   const sendWorker = await buildSendWorker({
     ...connection,
     activities,
     ratePerSecond: null,
     concurrency: 8,
+    ...observability,
   });
   const workspace = async () => {
     const { workspaceId, apiKey } = await createWorkspaceWithKey(db.orm.em.fork(), `ws-${randomUUID()}`);
