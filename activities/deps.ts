@@ -6,7 +6,13 @@ import type { EmailSender } from '../email/sender.js';
 export interface ActivityDeps {
   orm: MikroORM;
   email: EmailSender;
-  config: { from: string; publicUrl: string };
+  config: {
+    from: string;
+    /** Where unsubscribe links point. */
+    publicUrl: string;
+    /** Signs unsubscribe links (D7); the development secret when absent. */
+    unsubscribeSecret?: string;
+  };
   clock: () => Date;
   logger: Logger;
 }

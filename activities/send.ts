@@ -1,18 +1,50 @@
 /**
- * The send activity: D2 guard, D1 ledger, D3 render, D4 classification, in one transaction
- * that holds the sequence, contact and enrollment rows. A pause, stop or suppression
- * updates one of those rows, so it waits for an in-flight send to finish, and every send
- * that starts after it sees it: once a pause request has returned, nothing more goes out.
+ * The send activity: D2 guard, D1 ledger, D3 render, D4 classification.
+ *
+ * One transaction holds the sequence and contact rows (FOR SHARE) and the enrollment row
+ * (FOR NO KEY UPDATE) from the guard until the provider has answered. A pause, stop or
+ * suppression updates one of those rows, so it waits for an in-flight send to finish, and
+ * every send that starts after it sees it: once a pause request has returned, nothing more
+ * of that sequence reaches the provider.
+ *
+ * Exactly once (D1). Once the guard has passed, the ledger row is *committed* as `sending`
+ * (on a second connection, while the locks stay held) before the provider is called, with
+ * the whole request (sender, recipient, rendered content, headers). Its unique key gives the
+ * provider's Idempotency-Key. So after any crash the row tells what may have happened:
+ * - no row: the provider was never called for this step;
+ * - a `sending` row: it may have been. The retry sends the very same request with the same
+ *   key, which the provider answers without delivering twice. Resend keeps keys 24 hours,
+ *   so an unfinished row older than ORPHAN_RETRY_WINDOW_MS is never sent again: it fails
+ *   as `outcome_unknown` (at most once beats at least once), and a later webhook about the
+ *   email, matched by its tag, still records what became of it;
+ * - a finished row (`sent`, `failed`, …): the step is done; the retry reports it.
  */
+import { randomUUID } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { LockMode, type EntityManager } from '@mikro-orm/postgresql';
-import { Contact, Delivery, Enrollment, Sequence, SequenceVersion } from '../db/entities/index.js';
-import { renderStep } from '../email/render.js';
+import { DEVELOPMENT_UNSUBSCRIBE_SECRET } from '../config/config.js';
+import {
+  Contact,
+  Delivery,
+  Enrollment,
+  Sequence,
+  SequenceVersion,
+  type DeliveryFailure,
+} from '../db/entities/index.js';
+import { renderStep, TemplateError } from '../email/render.js';
+import type { OutgoingEmail } from '../email/sender.js';
+import { listUnsubscribeHeaders, unsubscribeUrl } from '../email/unsubscribe.js';
 import type { StepDefinition } from '../workflows/plan.js';
 import type { ActivityDeps } from './deps.js';
 import { appendEvent } from './event-log.js';
-import { checkSendGuard } from './guard.js';
+import { checkSendGuard, type GuardRefusal } from './guard.js';
 import type { NextStepMirror, SendStepInput, SendStepResult } from './types.js';
+
+/** Resend remembers an Idempotency-Key for 24 hours; retries stay well inside that. */
+export const ORPHAN_RETRY_WINDOW_MS = 23 * 60 * 60 * 1000;
+
+/** The tag that ties provider events back to the ledger row, whatever else was lost. */
+export const DELIVERY_TAG = 'nudge_delivery';
 
 /** D1: the provider's Idempotency-Key is derived from the ledger row's unique key. */
 export function deliveryIdempotencyKey(
@@ -21,21 +53,26 @@ export function deliveryIdempotencyKey(
   return `nudge/${input.enrollmentId}/${input.generation}/${input.stepId}/${input.kind}`;
 }
 
+/** A transient provider failure: the transaction commits its bookkeeping, then Temporal retries. */
+interface RetryLater {
+  outcome: 'retry';
+  reason: string;
+  retryAfterMs?: number;
+}
+
 export function createSendStep(deps: ActivityDeps) {
   return async function sendStep(input: SendStepInput): Promise<SendStepResult> {
-    try {
-      return await whileHeartbeating(deps.orm.em.fork().transactional((tx) => sendLocked(tx, deps, input)));
-    } catch (error) {
-      if (!(error instanceof RetryLater)) throw error;
-      // D4: transient — nothing was committed; leave a trace and let Temporal retry with backoff.
-      await recordTransientFailure(deps, input, error.reason);
-      throw ApplicationFailure.create({
-        type: 'ProviderTransientError',
-        message: error.reason,
-        nonRetryable: false,
-        ...(error.retryAfterMs !== undefined ? { nextRetryDelay: error.retryAfterMs } : {}),
-      });
-    }
+    const result = await whileHeartbeating(
+      deps.orm.em.fork().transactional((tx) => sendLocked(tx, deps, input)),
+    );
+    if (result.outcome !== 'retry') return result;
+    // D4: transient; Temporal retries with backoff, or after the provider's retry-after.
+    throw ApplicationFailure.create({
+      type: 'ProviderTransientError',
+      message: result.reason,
+      nonRetryable: false,
+      ...(result.retryAfterMs !== undefined ? { nextRetryDelay: result.retryAfterMs } : {}),
+    });
   };
 }
 
@@ -43,7 +80,7 @@ async function sendLocked(
   tx: EntityManager,
   deps: ActivityDeps,
   input: SendStepInput,
-): Promise<SendStepResult> {
+): Promise<SendStepResult | RetryLater> {
   // Lock order (sequence → contact → enrollment) matches every writer's, so no deadlocks.
   const enrollmentRow = await tx.findOne(Enrollment, input.enrollmentId);
   if (!enrollmentRow) return { outcome: 'ended', status: 'cancelled', reason: 'record_missing' };
@@ -51,10 +88,17 @@ async function sendLocked(
     lockMode: LockMode.PESSIMISTIC_READ,
   });
   const contact = await tx.findOne(Contact, enrollmentRow.contact, { lockMode: LockMode.PESSIMISTIC_READ });
-  const enrollment = await tx.findOne(Enrollment, input.enrollmentId, {
-    lockMode: LockMode.PESSIMISTIC_WRITE,
-    refresh: true,
-  });
+  // NO KEY UPDATE, not UPDATE: it excludes every other writer of the row but still lets the
+  // ledger's foreign key be checked from the journal connection while this lock is held.
+  await tx
+    .getConnection()
+    .execute(
+      'select 1 from "enrollment" where "id" = ? for no key update',
+      [input.enrollmentId],
+      'all',
+      tx.getTransactionContext(),
+    );
+  const enrollment = await tx.findOne(Enrollment, input.enrollmentId, { refresh: true });
 
   const ledgerKey = {
     enrollment: input.enrollmentId,
@@ -63,119 +107,275 @@ async function sendLocked(
     kind: input.kind,
   };
   const existing = await tx.findOne(Delivery, ledgerKey);
-  if (existing && existing.status !== 'failed') {
-    // D1: a retry after a crash (or a duplicate activity) finds the committed row: never twice.
-    return {
-      outcome: 'sent',
-      deliveryId: existing.id,
-      providerMessageId: existing.providerMessageId ?? null,
-      alreadySent: true,
-    };
-  }
-  if (existing) return { outcome: 'failed', reason: existing.error ?? 'failed', endsEnrollment: false };
+  if (existing && existing.status !== 'sending') return finishedResult(existing);
 
   const step = sequence?.liveVersion
     ? await liveStep(tx, sequence.id, sequence.liveVersion, input.stepId)
     : null;
   const refusal = checkSendGuard(sequence, enrollment, contact, input.generation, step !== null);
   if (refusal || !sequence || !contact || !enrollment || !step) {
-    const result = refusal ?? {
-      outcome: 'ended' as const,
-      status: 'cancelled' as const,
+    const result: GuardRefusal = refusal ?? {
+      outcome: 'ended',
+      status: 'cancelled',
       reason: 'record_missing',
     };
     if (enrollment) {
       appendEvent(tx, {
-        workspace: enrollment.workspace,
-        sequence: enrollment.sequence,
-        contact: enrollment.contact,
-        enrollment: enrollment.id,
+        ...eventBase(enrollment),
         type: 'send.refused',
-        data: { stepId: input.stepId, ...result },
+        data: { stepId: input.stepId, kind: input.kind, ...result },
       });
+    }
+    // A held step keeps its unfinished attempt for when it is resumed; a step that will never
+    // be sent closes it, without knowing whether the provider got it.
+    if (existing && result.outcome !== 'held') {
+      await failDelivery(tx, existing.id, 'outcome_unknown', `interrupted, then refused: ${result.reason}`);
     }
     return result;
   }
-
-  // D3: rendered now, from the live version, with the contact as it is now.
-  const rendered = await renderStep(step, {
-    contact: {
-      email: contact.email,
-      name: contact.name ?? null,
-      timeZone: contact.timeZone ?? null,
-      attributes: contact.attributes,
-      tags: contact.tags,
-    },
-    sequence: { name: sequence.name },
-    unsubscribeUrl: null,
-  });
-  const idempotencyKey = deliveryIdempotencyKey(input);
-  // The ledger row is written before the provider is called; the unique key makes a
-  // concurrent duplicate attempt wait here and then find this row.
-  const row = tx.create(Delivery, {
-    ...ledgerKey,
-    workspace: enrollment.workspace,
-    sequence: sequence.id,
-    contact: contact.id,
-    status: 'sending',
-    idempotencyKey,
-    provider: deps.email.provider,
-    toEmail: contact.email,
-    subject: rendered.subject,
-    html: rendered.html,
-    text: rendered.text,
-    scheduledAt: new Date(input.scheduledAtMs),
-  });
-  await tx.flush();
-
-  const sent = await deps.email.send(
-    {
-      from: deps.config.from,
-      to: contact.email,
-      subject: rendered.subject,
-      html: rendered.html,
-      ...(rendered.text ? { text: rendered.text } : {}),
-    },
-    idempotencyKey,
-  );
+  const base = eventBase(enrollment);
   const now = deps.clock();
-  const eventBase = {
-    workspace: enrollment.workspace,
-    sequence: sequence.id,
-    contact: contact.id,
-    enrollment: enrollment.id,
-  };
+
+  let delivery: { id: string; idempotencyKey: string; email: OutgoingEmail };
+  let journaledNow = false;
+  if (existing) {
+    if (now.getTime() - existing.createdAt.getTime() > ORPHAN_RETRY_WINDOW_MS) {
+      const reason = 'an earlier attempt may have reached the provider, too long ago to retry safely';
+      await failDelivery(tx, existing.id, 'outcome_unknown', reason);
+      mirrorNextStep(enrollment, input.next);
+      appendEvent(tx, { ...base, type: 'delivery.failed', data: { stepId: input.stepId, reason } });
+      return { outcome: 'failed', reason: 'outcome_unknown', endsEnrollment: false };
+    }
+    // D1: the very same request again; the provider dedupes it by its key.
+    delivery = {
+      id: existing.id,
+      idempotencyKey: existing.idempotencyKey,
+      email: storedEmail(existing, deps),
+    };
+  } else {
+    const id = randomUUID();
+    const url = unsubscribeUrl(deps.config.publicUrl, unsubscribeSecret(deps), {
+      workspaceId: enrollment.workspace,
+      contactId: contact.id,
+      deliveryId: id,
+    });
+    let rendered;
+    try {
+      // D3: rendered now, from the live version, with the contact as it is now.
+      rendered = await renderStep(step, {
+        contact: {
+          email: contact.email,
+          name: contact.name ?? null,
+          timeZone: contact.timeZone ?? null,
+          attributes: contact.attributes,
+          tags: contact.tags,
+        },
+        sequence: { name: sequence.name },
+        unsubscribeUrl: url,
+      });
+    } catch (error) {
+      if (!(error instanceof TemplateError)) throw error;
+      // Publishing checks templates against a sample contact; this contact's data broke one.
+      const reason = `the ${error.part} template does not render: ${error.message}`;
+      await journal(deps, tx, {
+        id,
+        ...ledgerKey,
+        base,
+        idempotencyKey: deliveryIdempotencyKey(input),
+        email: { from: deps.config.from, to: contact.email, subject: '', html: '' },
+        scheduledAt: new Date(input.scheduledAtMs),
+        status: 'failed',
+        failure: { kind: 'rejected_content', reason },
+      });
+      mirrorNextStep(enrollment, input.next);
+      appendEvent(tx, { ...base, type: 'delivery.failed', data: { stepId: input.stepId, reason } });
+      return { outcome: 'failed', reason: 'rejected_content', endsEnrollment: false };
+    }
+    delivery = {
+      id,
+      idempotencyKey: deliveryIdempotencyKey(input),
+      email: {
+        from: deps.config.from,
+        to: contact.email,
+        subject: rendered.subject,
+        html: rendered.html,
+        ...(rendered.text ? { text: rendered.text } : {}),
+        headers: listUnsubscribeHeaders(url),
+        tags: [{ name: DELIVERY_TAG, value: id }],
+      },
+    };
+    await journal(deps, tx, {
+      id,
+      ...ledgerKey,
+      base,
+      idempotencyKey: delivery.idempotencyKey,
+      email: delivery.email,
+      scheduledAt: new Date(input.scheduledAtMs),
+      status: 'sending',
+    });
+    journaledNow = true;
+  }
+
+  const sent = await deps.email.send(delivery.email, delivery.idempotencyKey);
 
   if (sent.ok || sent.kind === 'already_accepted') {
-    row.status = 'sent';
-    row.providerMessageId = sent.ok ? sent.providerMessageId : null;
-    row.sentAt = now;
+    const providerMessageId = sent.ok ? sent.providerMessageId : null;
+    await tx.nativeUpdate(
+      Delivery,
+      { id: delivery.id },
+      { status: 'sent', providerMessageId, sentAt: deps.clock(), error: null },
+    );
     mirrorNextStep(enrollment, input.next);
     appendEvent(tx, {
-      ...eventBase,
+      ...base,
       type: 'delivery.sent',
-      data: { stepId: input.stepId, kind: input.kind, deliveryId: row.id },
+      data: { stepId: input.stepId, kind: input.kind, deliveryId: delivery.id, retried: !journaledNow },
     });
-    return {
-      outcome: 'sent',
-      deliveryId: row.id,
-      providerMessageId: row.providerMessageId ?? null,
-      alreadySent: false,
-    };
+    return { outcome: 'sent', deliveryId: delivery.id, providerMessageId, alreadySent: false };
   }
   if (sent.kind === 'permanent') {
-    row.status = 'failed';
-    row.error = sent.reason;
-    mirrorNextStep(enrollment, input.next);
+    await failDelivery(tx, delivery.id, sent.failure, sent.reason);
+    const endsEnrollment = sent.failure === 'invalid_recipient';
+    if (!endsEnrollment) mirrorNextStep(enrollment, input.next);
     appendEvent(tx, {
-      ...eventBase,
+      ...base,
       type: 'delivery.failed',
-      data: { stepId: input.stepId, reason: sent.reason },
+      data: { stepId: input.stepId, failure: sent.failure, reason: sent.reason },
     });
-    return { outcome: 'failed', reason: sent.reason, endsEnrollment: false };
+    return { outcome: 'failed', reason: sent.failure, endsEnrollment };
   }
-  // Transient: roll the row back so the retry starts clean (the same key dedupes at the provider).
-  throw new RetryLater(sent.reason, sent.retryAfterMs);
+  // Transient. If the provider certainly did not take it, forget this attempt's row, so the
+  // retry starts clean (and renders the latest copy); otherwise keep it for the retry.
+  if (journaledNow && sent.accepted === false) {
+    await tx.nativeDelete(Delivery, { id: delivery.id, status: 'sending' });
+  }
+  appendEvent(tx, {
+    ...base,
+    type: 'delivery.retrying',
+    data: { stepId: input.stepId, reason: sent.reason, deliveryId: delivery.id },
+  });
+  return {
+    outcome: 'retry',
+    reason: sent.reason,
+    ...(sent.retryAfterMs !== undefined ? { retryAfterMs: sent.retryAfterMs } : {}),
+  };
+}
+
+/** A retry that finds the step done reports what happened to it the first time. */
+function finishedResult(row: Delivery): SendStepResult {
+  if (row.status === 'failed') {
+    return {
+      outcome: 'failed',
+      reason: row.failureKind ?? 'failed',
+      endsEnrollment: row.failureKind === 'invalid_recipient',
+    };
+  }
+  return {
+    outcome: 'sent',
+    deliveryId: row.id,
+    providerMessageId: row.providerMessageId ?? null,
+    alreadySent: true,
+  };
+}
+
+interface JournalEntry {
+  id: string;
+  enrollment: string;
+  generation: number;
+  stepId: string;
+  kind: 'first' | 'resend';
+  base: ReturnType<typeof eventBase>;
+  idempotencyKey: string;
+  email: OutgoingEmail;
+  scheduledAt: Date;
+  status: 'sending' | 'failed';
+  failure?: { kind: DeliveryFailure; reason: string };
+}
+
+/**
+ * Commits the ledger row at once, on its own connection, while `tx` keeps the locks: it must
+ * survive a crash during the provider call. A failed row has nothing to survive for, so it
+ * simply joins `tx`.
+ */
+async function journal(deps: ActivityDeps, tx: EntityManager, entry: JournalEntry): Promise<void> {
+  const now = deps.clock();
+  const row = {
+    id: entry.id,
+    workspace: entry.base.workspace,
+    enrollment: entry.enrollment,
+    sequence: entry.base.sequence,
+    contact: entry.base.contact,
+    generation: entry.generation,
+    stepId: entry.stepId,
+    kind: entry.kind,
+    status: entry.status,
+    idempotencyKey: entry.idempotencyKey,
+    provider: deps.email.provider,
+    fromEmail: entry.email.from,
+    toEmail: entry.email.to,
+    headers: entry.email.headers ?? null,
+    subject: entry.email.subject,
+    html: entry.email.html,
+    text: entry.email.text ?? null,
+    error: entry.failure?.reason ?? null,
+    failureKind: entry.failure?.kind ?? null,
+    scheduledAt: entry.scheduledAt,
+    createdAt: now,
+    updatedAt: now,
+  };
+  if (entry.status === 'failed') await tx.insert(Delivery, row);
+  else await deps.orm.em.fork().insert(Delivery, row);
+}
+
+/** The request an unfinished row recorded, to send it again byte for byte. */
+function storedEmail(row: Delivery, deps: ActivityDeps): OutgoingEmail {
+  return {
+    from: row.fromEmail ?? deps.config.from,
+    to: row.toEmail,
+    subject: row.subject ?? '',
+    html: row.html ?? '',
+    ...(row.text ? { text: row.text } : {}),
+    ...(row.headers ? { headers: row.headers } : {}),
+    tags: [{ name: DELIVERY_TAG, value: row.id }],
+  };
+}
+
+async function failDelivery(
+  tx: EntityManager,
+  deliveryId: string,
+  failureKind: DeliveryFailure,
+  reason: string,
+): Promise<void> {
+  await tx.nativeUpdate(Delivery, { id: deliveryId }, { status: 'failed', failureKind, error: reason });
+}
+
+function unsubscribeSecret(deps: ActivityDeps): string {
+  return deps.config.unsubscribeSecret ?? DEVELOPMENT_UNSUBSCRIBE_SECRET;
+}
+
+function eventBase(enrollment: Enrollment) {
+  return {
+    workspace: enrollment.workspace,
+    sequence: enrollment.sequence,
+    contact: enrollment.contact,
+    enrollment: enrollment.id,
+  };
+}
+
+async function liveStep(
+  em: EntityManager,
+  sequenceId: string,
+  version: number,
+  stepId: string,
+): Promise<StepDefinition | null> {
+  const live = await em.findOne(SequenceVersion, { sequence: sequenceId, version });
+  return live?.steps.find((step) => step.id === stepId) ?? null;
+}
+
+function mirrorNextStep(enrollment: Enrollment, next: NextStepMirror | null): void {
+  enrollment.currentStepId = next?.stepId ?? null;
+  enrollment.currentStepIndex = next?.index ?? null;
+  enrollment.dueAt = next ? new Date(next.dueAtMs) : null;
 }
 
 /**
@@ -197,48 +397,3 @@ async function whileHeartbeating<T>(work: Promise<T>): Promise<T> {
   }
 }
 const HEARTBEAT_EVERY_MS = 3_000;
-
-/** Thrown inside the transaction to roll it back; turned into a retryable failure outside. */
-class RetryLater extends Error {
-  constructor(
-    readonly reason: string,
-    readonly retryAfterMs?: number,
-  ) {
-    super(reason);
-  }
-}
-
-async function liveStep(
-  em: EntityManager,
-  sequenceId: string,
-  version: number,
-  stepId: string,
-): Promise<StepDefinition | null> {
-  const live = await em.findOne(SequenceVersion, { sequence: sequenceId, version });
-  return live?.steps.find((step) => step.id === stepId) ?? null;
-}
-
-function mirrorNextStep(enrollment: Enrollment, next: NextStepMirror | null): void {
-  enrollment.currentStepId = next?.stepId ?? null;
-  enrollment.currentStepIndex = next?.index ?? null;
-  enrollment.dueAt = next ? new Date(next.dueAtMs) : null;
-}
-
-async function recordTransientFailure(
-  deps: ActivityDeps,
-  input: SendStepInput,
-  reason: string,
-): Promise<void> {
-  const em = deps.orm.em.fork();
-  const enrollment = await em.findOne(Enrollment, input.enrollmentId);
-  if (!enrollment) return;
-  appendEvent(em, {
-    workspace: enrollment.workspace,
-    sequence: enrollment.sequence,
-    contact: enrollment.contact,
-    enrollment: enrollment.id,
-    type: 'delivery.retrying',
-    data: { stepId: input.stepId, reason },
-  });
-  await em.flush();
-}

@@ -6,7 +6,7 @@ import { z } from 'zod';
 
 const port = z.coerce.number().int().min(0).max(65535);
 
-const schema = z.object({
+const fields = z.object({
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }),
   TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
@@ -38,6 +38,17 @@ const schema = z.object({
   SEND_RATE_PER_SECOND: z.coerce.number().min(0).default(2),
   /** Sends one worker process runs at once; each holds a database connection meanwhile. */
   SEND_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(10),
+  /**
+   * D7: signs unsubscribe links. The API verifies what the worker signed, so both need the
+   * same value; changing it invalidates the links in emails already sent.
+   */
+  UNSUBSCRIBE_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** D6: the signing secret of the Resend webhook (`whsec_…`); without it webhooks answer 503. */
+  RESEND_WEBHOOK_SECRET: z
+    .string()
+    .regex(/^whsec_[A-Za-z0-9+/]+=*$/, 'must be the `whsec_…` signing secret Resend shows for the webhook')
+    .optional(),
+  NODE_ENV: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Requests one API key may make per window, across every route of one API process. */
   RATE_LIMIT_MAX: z.coerce.number().int().min(1).default(1200),
@@ -75,6 +86,24 @@ const schema = z.object({
   TEMPORAL_UI_URL: z.url({ protocol: /^https?$/ }).optional(),
 });
 
+const schema = fields.superRefine((env, context) => {
+  // A well-known development secret would let anyone unsubscribe anyone who gets real email.
+  if (env.NODE_ENV === 'production' && env.RESEND_API_KEY && !env.UNSUBSCRIBE_SECRET) {
+    context.addIssue({
+      code: 'custom',
+      path: ['UNSUBSCRIBE_SECRET'],
+      message:
+        'is required when NODE_ENV=production and RESEND_API_KEY is set (e.g. `openssl rand -base64 48`)',
+    });
+  }
+});
+
+/**
+ * Signs unsubscribe links when UNSUBSCRIBE_SECRET is not set outside production. Public, so
+ * links signed with it prove nothing: the worker warns when real emails carry them.
+ */
+export const DEVELOPMENT_UNSUBSCRIBE_SECRET = 'nudge-development-unsubscribe-secret-do-not-use-in-production';
+
 export type Env = z.infer<typeof schema>;
 
 export interface Config {
@@ -91,6 +120,7 @@ export interface Config {
   email: { resendApiKey: string | null; resendBaseUrl: string | null; from: string };
   worker: { maxCachedWorkflows: number };
   sends: { ratePerSecond: number | null; concurrency: number };
+  delivery: DeliveryConfig;
   logLevel: Env['LOG_LEVEL'];
   api: ApiLimits & { shutdownTimeoutMs: number };
   bulk: { chunkSize: number; chunkConcurrency: number; startConcurrency: number };
@@ -107,6 +137,15 @@ export interface ApiLimits {
   idempotencyTtlMs: number;
   /** How long a duplicate request waits for the first one before answering 409. */
   idempotencyWaitMs: number;
+}
+
+/** What signs and verifies the links and events around a delivery (D6, D7). */
+export interface DeliveryConfig {
+  /** Where unsubscribe links point (`PUBLIC_URL`). */
+  publicUrl: string;
+  unsubscribeSecret: string;
+  /** Resend's webhook signing secret; null when webhooks are not set up. */
+  webhookSecret: string | null;
 }
 
 export class ConfigError extends Error {
@@ -136,6 +175,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       'TEMPORAL_SDK_METRICS_PORT: must differ from METRICS_PORT (the worker serves /metrics there and merges the SDK port in)',
     ]);
   }
+  const publicUrl = (e.PUBLIC_URL ?? `http://${e.HOST}:${e.PORT}`).replace(/\/+$/, '');
   return {
     databaseUrl: e.DATABASE_URL,
     temporal: {
@@ -145,7 +185,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       apiKey: e.TEMPORAL_API_KEY ?? null,
       tls: temporalTls(e),
     },
-    http: { host: e.HOST, port: e.PORT, publicUrl: e.PUBLIC_URL ?? `http://${e.HOST}:${e.PORT}` },
+    http: { host: e.HOST, port: e.PORT, publicUrl },
     email: {
       resendApiKey: e.RESEND_API_KEY ?? null,
       resendBaseUrl: e.RESEND_BASE_URL ?? null,
@@ -155,6 +195,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sends: {
       ratePerSecond: e.SEND_RATE_PER_SECOND > 0 ? e.SEND_RATE_PER_SECOND : null,
       concurrency: e.SEND_CONCURRENCY,
+    },
+    delivery: {
+      publicUrl,
+      unsubscribeSecret: e.UNSUBSCRIBE_SECRET ?? DEVELOPMENT_UNSUBSCRIBE_SECRET,
+      webhookSecret: e.RESEND_WEBHOOK_SECRET ?? null,
     },
     logLevel: e.LOG_LEVEL,
     api: {

@@ -30,6 +30,7 @@ export class ResendSender implements EmailSender {
         ...(email.headers ? { headers: email.headers } : {}),
         ...(email.tags ? { tags: email.tags } : {}),
       },
+      // The SDK hands its options to fetch, so the abort signal bounds the whole call.
       { idempotencyKey, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) } as { idempotencyKey: string },
     );
     if (data) return { ok: true, providerMessageId: data.id };
@@ -37,32 +38,58 @@ export class ResendSender implements EmailSender {
   }
 }
 
-/** D4: which provider answers are worth retrying. */
+/**
+ * D4: what a Resend error means for this delivery (https://resend.com/docs/api-reference/errors).
+ *
+ * - No answer (network, timeout) and 5xx: retry; the provider may have taken the email.
+ * - 429 (rate limit, daily or monthly quota): retry after `retry-after`; it did not.
+ * - 401, 403, 404, 405 and an invalid sender: our configuration (API key, unverified domain,
+ *   wrong endpoint, EMAIL_FROM). Retried with backoff until an operator fixes it: emails are
+ *   delayed, never dropped, and each attempt is in the event log.
+ * - 409 `invalid_idempotent_request`: the key was used with other content, so the provider
+ *   has this delivery already. Other 409s (the same key still in flight): retry.
+ * - Other 400/422/451: refused for good: an invalid recipient address, or the content.
+ */
 export function classifyResendError(
   error: ResendErrorShape,
   headers: Record<string, string> | null,
 ): SendOutcome {
   const status = error.statusCode ?? null;
-  const reason = `${error.name ?? 'error'}${status ? ` (${status})` : ''}: ${error.message ?? 'no message'}`;
-  if (status === null) return { ok: false, kind: 'transient', reason };
+  const name = error.name ?? 'error';
+  const message = error.message ?? 'no message';
+  const reason = `${name}${status ? ` (${status})` : ''}: ${message}`;
+  if (status === null || status >= 500) return { ok: false, kind: 'transient', reason, accepted: 'unknown' };
   if (status === 429) {
     const retryAfterSeconds = Number(headers?.['retry-after']);
     return {
       ok: false,
       kind: 'transient',
       reason,
-      ...(Number.isFinite(retryAfterSeconds) && retryAfterSeconds >= 0
+      accepted: false,
+      ...(headers?.['retry-after'] !== undefined &&
+      Number.isFinite(retryAfterSeconds) &&
+      retryAfterSeconds >= 0
         ? { retryAfterMs: retryAfterSeconds * 1000 }
         : {}),
     };
   }
-  if (status === 409 && error.name === 'invalid_idempotent_request') {
-    return { ok: false, kind: 'already_accepted', reason };
+  if (status === 409) {
+    return name === 'invalid_idempotent_request'
+      ? { ok: false, kind: 'already_accepted', reason }
+      : { ok: false, kind: 'transient', reason, accepted: 'unknown' };
   }
-  // Concurrent request with the same key, server errors, and our own misconfiguration
-  // (a bad API key) are all fixed by waiting or by an operator, not by giving up on a contact.
-  if (status === 409 || status >= 500 || status === 401 || status === 403) {
-    return { ok: false, kind: 'transient', reason };
+  if (
+    [401, 403, 404, 405].includes(status) ||
+    name === 'invalid_from_address' ||
+    mentionsField(message, 'from')
+  ) {
+    return { ok: false, kind: 'transient', reason, accepted: false };
   }
-  return { ok: false, kind: 'permanent', reason };
+  const failure = mentionsField(message, 'to') ? 'invalid_recipient' : 'rejected_content';
+  return { ok: false, kind: 'permanent', failure, reason };
+}
+
+/** Resend names the offending field in backticks: "Invalid `to` field. …". */
+function mentionsField(message: string, field: string): boolean {
+  return message.includes(`\`${field}\``);
 }

@@ -12,10 +12,14 @@ export interface OutgoingEmail {
 
 export type SendOutcome =
   | { ok: true; providerMessageId: string }
-  /** Retrying may succeed: network, 5xx, 429 (with the provider's retry-after), auth misconfiguration. */
-  | { ok: false; kind: 'transient'; reason: string; retryAfterMs?: number }
-  /** Retrying cannot succeed: invalid recipient, rejected content. */
-  | { ok: false; kind: 'permanent'; reason: string }
+  /**
+   * Retrying may succeed: network, 5xx, 429 (with the provider's retry-after), and our own
+   * configuration (API key, sender domain), which an operator fixes. `accepted: false` when
+   * the provider certainly did not take the email (it said no); otherwise it may have.
+   */
+  | { ok: false; kind: 'transient'; reason: string; retryAfterMs?: number; accepted: false | 'unknown' }
+  /** Retrying cannot succeed: the recipient's address, or the email itself, is refused. */
+  | { ok: false; kind: 'permanent'; failure: 'invalid_recipient' | 'rejected_content'; reason: string }
   /** The idempotency key was already used with other content: the provider has this delivery. */
   | { ok: false; kind: 'already_accepted'; reason: string };
 

@@ -1,6 +1,6 @@
 /** The worker process: read config, connect, migrate, run until SIGINT/SIGTERM. */
 import { createActivities } from '../activities/index.js';
-import { loadConfigOrExit } from '../config/config.js';
+import { DEVELOPMENT_UNSUBSCRIBE_SECRET, loadConfigOrExit } from '../config/config.js';
 import { createLogger } from '../config/logger.js';
 import { createMetricsRegistry } from '../config/metrics.js';
 import { connectClient, connectWorker, registerSearchAttributes } from '../config/temporal.js';
@@ -31,13 +31,20 @@ const waitForTemporal = {
 const temporal = await connectClient(config.temporal, waitForTemporal);
 await registerSearchAttributes(temporal.connection, config.temporal.namespace);
 const connection = await connectWorker(config.temporal, waitForTemporal);
+if (config.email.resendApiKey && config.delivery.unsubscribeSecret === DEVELOPMENT_UNSUBSCRIBE_SECRET) {
+  logger.warn('UNSUBSCRIBE_SECRET is not set: real emails carry unsubscribe links anyone could forge');
+}
 
 const registry = createMetricsRegistry();
 const email = createEmailSender(config.email, logger);
 const activities = createActivities({
   orm,
   email,
-  config: { from: config.email.from, publicUrl: config.http.publicUrl },
+  config: {
+    from: config.email.from,
+    publicUrl: config.delivery.publicUrl,
+    unsubscribeSecret: config.delivery.unsubscribeSecret,
+  },
   clock: () => new Date(),
   logger,
 });

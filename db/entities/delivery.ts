@@ -17,6 +17,18 @@ export const DELIVERY_STATUSES = [
   'skipped',
 ] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+/**
+ * Why a delivery failed for good (D4): the provider refused the address (the enrollment
+ * ends) or the content (the step is skipped); or an attempt that may have reached the
+ * provider could no longer be retried safely, so it is not sent again (D1: at most once).
+ */
+export const DELIVERY_FAILURES = [
+  'invalid_recipient',
+  'rejected_content',
+  'outcome_unknown',
+  'provider_failed',
+] as const;
+export type DeliveryFailure = (typeof DELIVERY_FAILURES)[number];
 
 /**
  * The delivery ledger (D1). The row is written before the provider is called and is
@@ -41,11 +53,16 @@ export const Delivery = defineEntity({
     /** `resend`, or `outbox` when no provider key is configured (development). */
     provider: p.string(),
     providerMessageId: p.string().nullable(),
+    fromEmail: p.string().nullable(),
     toEmail: p.string(),
+    /** Headers handed to the provider (List-Unsubscribe, …): a retry sends the very same request. */
+    headers: p.json<Record<string, string>>().nullable(),
     subject: p.text().nullable(),
     html: p.text().nullable(),
     text: p.text().nullable(),
+    /** The provider's reason for a failure, or the last bounce message. */
     error: p.text().nullable(),
+    failureKind: p.enum(DELIVERY_FAILURES).nullable(),
     /** When the workflow decided the step goes (its due time, or the next valid send time). */
     scheduledAt: p.datetime().nullable(),
     sentAt: p.datetime().nullable(),
@@ -54,6 +71,8 @@ export const Delivery = defineEntity({
     clickedAt: p.datetime().nullable(),
     bouncedAt: p.datetime().nullable(),
     complainedAt: p.datetime().nullable(),
+    /** The recipient used this email's unsubscribe link (D7). */
+    unsubscribedAt: p.datetime().nullable(),
     createdAt: createdAtProperty(),
     updatedAt: updatedAtProperty(),
   },

@@ -6,6 +6,7 @@ export * from './event-log.js';
 export * from './idempotency-key.js';
 export * from './sequence.js';
 export * from './sequence-version.js';
+export * from './webhook-event.js';
 export * from './workspace.js';
 
 import { ApiKey } from './api-key.js';
@@ -16,6 +17,7 @@ import { EventLog } from './event-log.js';
 import { IdempotencyKey } from './idempotency-key.js';
 import { Sequence } from './sequence.js';
 import { SequenceVersion } from './sequence-version.js';
+import { WebhookEvent } from './webhook-event.js';
 import { Workspace } from './workspace.js';
 
 export const entities = [
@@ -28,4 +30,5 @@ export const entities = [
   Delivery,
   EventLog,
   IdempotencyKey,
+  WebhookEvent,
 ];
