@@ -32,7 +32,7 @@ import {
   type DeliveryFailure,
 } from '../db/entities/index.js';
 import { renderStep, TemplateError } from '../email/render.js';
-import type { OutgoingEmail } from '../email/sender.js';
+import { DELIVERY_TAG, type OutgoingEmail } from '../email/sender.js';
 import { listUnsubscribeHeaders, unsubscribeUrl } from '../email/unsubscribe.js';
 import type { StepDefinition } from '../workflows/plan.js';
 import type { ActivityDeps } from './deps.js';
@@ -42,9 +42,6 @@ import type { NextStepMirror, SendStepInput, SendStepResult } from './types.js';
 
 /** Resend remembers an Idempotency-Key for 24 hours; retries stay well inside that. */
 export const ORPHAN_RETRY_WINDOW_MS = 23 * 60 * 60 * 1000;
-
-/** The tag that ties provider events back to the ledger row, whatever else was lost. */
-export const DELIVERY_TAG = 'nudge_delivery';
 
 /** D1: the provider's Idempotency-Key is derived from the ledger row's unique key. */
 export function deliveryIdempotencyKey(

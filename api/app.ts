@@ -13,7 +13,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import type { ApiLimits } from '../config/config.js';
+import { DEVELOPMENT_UNSUBSCRIBE_SECRET, type ApiLimits, type DeliveryConfig } from '../config/config.js';
 import type { AuthenticatedKey } from './keys.js';
 import type { ServiceContext, TemporalAccess } from './context.js';
 import { registerProblemHandler } from './errors.js';
@@ -29,9 +29,12 @@ import { apiKeyRoutes } from './routes/api-keys.js';
 import { bulkEnrollmentRoutes } from './routes/bulk-enrollments.js';
 import type { BulkTuning } from './services/bulk-enrollments.js';
 import { contactRoutes } from './routes/contacts.js';
+import { deliveryRoutes } from './routes/delivery.js';
 import { enrollmentRoutes } from './routes/enrollments.js';
 import { outboxRoutes, type OutboxPageOptions } from './routes/outbox.js';
 import { sequenceRoutes } from './routes/sequences.js';
+import { unsubscribeRoutes } from './routes/unsubscribe.js';
+import { webhookRoutes } from './routes/webhooks.js';
 import { Problem } from './schemas/common.js';
 import { validatorCompiler } from './validation.js';
 
@@ -47,7 +50,21 @@ export interface AppDeps {
   metrics?: ApiMetricsOptions;
   /** The development outbox page, mounted only when emails go to the outbox (no Resend key). */
   outboxPage?: Omit<OutboxPageOptions, 'orm'> | null;
+  /** Unsubscribe links, webhooks and previews (D6, D7); development defaults when absent. */
+  delivery?: Partial<DeliverySettings>;
 }
+
+export interface DeliverySettings extends DeliveryConfig {
+  /** The sender previews show (`EMAIL_FROM`). */
+  from: string;
+}
+
+const DEFAULT_DELIVERY: DeliverySettings = {
+  from: 'Nudge <nudge@localhost>',
+  publicUrl: 'http://127.0.0.1:3000',
+  unsubscribeSecret: DEVELOPMENT_UNSUBSCRIBE_SECRET,
+  webhookSecret: null,
+};
 
 export const DEFAULT_LIMITS: ApiLimits = {
   rateLimit: { max: 1200, windowMs: 60_000 },
@@ -164,6 +181,10 @@ export async function buildApp(deps: AppDeps) {
   await app.register(enrollmentRoutes);
   await app.register(bulkEnrollmentRoutes(deps.bulkTuning));
   if (deps.outboxPage) await app.register(outboxRoutes, { orm: deps.orm, ...deps.outboxPage });
+  const delivery: DeliverySettings = { ...DEFAULT_DELIVERY, ...deps.delivery };
+  await app.register(deliveryRoutes(delivery));
+  await app.register(webhookRoutes({ ...deps, webhookSecret: delivery.webhookSecret }));
+  await app.register(unsubscribeRoutes({ ...deps, unsubscribeSecret: delivery.unsubscribeSecret }));
   return app;
 }
 

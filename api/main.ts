@@ -38,6 +38,7 @@ const app = await buildApp({
           : null,
       }
     : null,
+  delivery: { ...config.delivery, from: config.email.from },
 });
 
 let closing = false;

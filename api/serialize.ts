@@ -91,10 +91,16 @@ export function deliveryResponse(delivery: Delivery) {
     to: delivery.toEmail,
     subject: delivery.subject ?? null,
     error: delivery.error ?? null,
+    failureKind: delivery.failureKind ?? null,
     createdAt: delivery.createdAt.toISOString(),
     scheduledAt: iso(delivery.scheduledAt),
     sentAt: iso(delivery.sentAt),
     deliveredAt: iso(delivery.deliveredAt),
+    openedAt: iso(delivery.openedAt),
+    clickedAt: iso(delivery.clickedAt),
+    bouncedAt: iso(delivery.bouncedAt),
+    complainedAt: iso(delivery.complainedAt),
+    unsubscribedAt: iso(delivery.unsubscribedAt),
   };
 }
 

@@ -27,3 +27,6 @@ export interface EmailSender {
   readonly provider: string;
   send(email: OutgoingEmail, idempotencyKey: string): Promise<SendOutcome>;
 }
+
+/** The tag every email carries with its ledger row's id, so provider events find the row. */
+export const DELIVERY_TAG = 'nudge_delivery';

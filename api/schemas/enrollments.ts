@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { DELIVERY_STATUSES } from '../../db/entities/index.js';
+import { DELIVERY_FAILURES, DELIVERY_STATUSES } from '../../db/entities/index.js';
 import { pageQuery } from '../pagination.js';
 import { NullableTimestamp, Timestamp, Uuid } from './common.js';
 
@@ -27,11 +27,19 @@ export const DeliverySchema = Type.Object({
   providerMessageId: Type.Union([Type.String(), Type.Null()]),
   to: Type.String(),
   subject: Type.Union([Type.String(), Type.Null()]),
+  /** The provider's reason for a failure, or the bounce message. */
   error: Type.Union([Type.String(), Type.Null()]),
+  /** D4: why it failed for good (see README "Behaviour"). */
+  failureKind: Type.Union([Type.Enum([...DELIVERY_FAILURES]), Type.Null()]),
   createdAt: Timestamp,
   scheduledAt: NullableTimestamp,
   sentAt: NullableTimestamp,
   deliveredAt: NullableTimestamp,
+  openedAt: NullableTimestamp,
+  clickedAt: NullableTimestamp,
+  bouncedAt: NullableTimestamp,
+  complainedAt: NullableTimestamp,
+  unsubscribedAt: NullableTimestamp,
 });
 
 export const EnrollmentSchema = Type.Object({

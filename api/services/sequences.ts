@@ -1,20 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Sequence, SequenceVersion } from '../../db/entities/index.js';
-import { renderStep, templateError } from '../../email/render.js';
 import { durationToMs, type StepDefinition } from '../../workflows/plan.js';
 import { isValidTimeZone, validateSendWindow, type SendWindow } from '../../workflows/send-window.js';
 import type { ServiceContext } from '../context.js';
 import { invalidField, notFound, ProblemError } from '../errors.js';
 import type { SequenceInput, StepInput } from '../schemas/sequences.js';
-
-/** The contact templates are checked against at publish (S2). */
-export const SAMPLE_CONTACT = {
-  email: 'sample@example.com',
-  name: 'Sample Contact',
-  timeZone: 'UTC',
-  attributes: {},
-  tags: [],
-};
+import { assertStepsRender } from './templates.js';
 
 function toStepDefinitions(steps: StepInput[]): StepDefinition[] {
   const seen = new Set<string>();
@@ -116,37 +107,7 @@ export async function publishSequence(
       },
     );
   }
-  for (const [index, step] of steps.entries()) {
-    for (const part of ['subject', 'html', 'text'] as const) {
-      const template = step[part];
-      if (!template) continue;
-      const problem = templateError(template);
-      if (problem) {
-        throw new ProblemError(
-          422,
-          'template',
-          'Template does not render',
-          `Step ${index + 1} '${step.name}' ${part}: ${problem}`,
-          { field: `/draftSteps/${index}/${part}`, stepId: step.id },
-        );
-      }
-    }
-    try {
-      await renderStep(step, {
-        contact: SAMPLE_CONTACT,
-        sequence: { name: sequence.name },
-        unsubscribeUrl: null,
-      });
-    } catch (error) {
-      throw new ProblemError(
-        422,
-        'template',
-        'Template does not render',
-        `Step ${index + 1} '${step.name}': ${error instanceof Error ? error.message : String(error)}`,
-        { field: `/draftSteps/${index}`, stepId: step.id },
-      );
-    }
-  }
+  await assertStepsRender(steps, sequence.name);
   const version = ctx.em.create(SequenceVersion, {
     sequence: sequence.id,
     version: (sequence.liveVersion ?? 0) + 1,

@@ -82,6 +82,7 @@ beforeAll(async () => {
     enrollmentId: enrolled.json().id,
     deliveryId: delivery.id,
     apiKeyId: bKey!.id,
+    stepId: 'welcome', // a step of B's sequence: with B's sequence id, it must still be a 404
   };
 }, 120_000);
 
