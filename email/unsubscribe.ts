@@ -7,8 +7,18 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
-const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
-const TOKEN = new RegExp(`^(${UUID})\\.(${UUID}|-)\\.([A-Za-z0-9_-]{43})$`);
+/** A uuid as 22 base64url characters, so links stay short (and under routers' path limits). */
+const compact = (uuid: string) => Buffer.from(uuid.replace(/-/g, ''), 'hex').toString('base64url');
+function expand(text: string): string | null {
+  const hex = Buffer.from(text, 'base64url').toString('hex');
+  if (hex.length !== 32 || Buffer.from(hex, 'hex').toString('base64url') !== text) return null;
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+const ID = '[A-Za-z0-9_-]{22}';
+/** `<contact>.<delivery or ->.<mac>`: HMAC-SHA256 truncated to 128 bits, as base64url. */
+const TOKEN = new RegExp(`^(${ID})\\.(${ID}|-)\\.([A-Za-z0-9_-]{22})$`);
+const MAC_BYTES = 16;
 
 export interface UnsubscribeSubject {
   workspaceId: string;
@@ -22,11 +32,13 @@ function signature(secret: string, subject: UnsubscribeSubject): Buffer {
     .update(
       `nudge/unsubscribe/v1\n${subject.workspaceId}\n${subject.contactId}\n${subject.deliveryId ?? '-'}`,
     )
-    .digest();
+    .digest()
+    .subarray(0, MAC_BYTES);
 }
 
 export function unsubscribeToken(secret: string, subject: UnsubscribeSubject): string {
-  return `${subject.contactId}.${subject.deliveryId ?? '-'}.${signature(secret, subject).toString('base64url')}`;
+  const delivery = subject.deliveryId ? compact(subject.deliveryId) : '-';
+  return `${compact(subject.contactId)}.${delivery}.${signature(secret, subject).toString('base64url')}`;
 }
 
 export function unsubscribeUrl(publicUrl: string, secret: string, subject: UnsubscribeSubject): string {
@@ -39,20 +51,19 @@ export function parseUnsubscribeToken(
 ): { contactId: string; deliveryId: string | null } | null {
   const match = TOKEN.exec(token);
   if (!match) return null;
-  return { contactId: match[1]!, deliveryId: match[2] === '-' ? null : match[2]! };
+  const contactId = expand(match[1]!);
+  const deliveryId = match[2] === '-' ? null : expand(match[2]!);
+  if (!contactId || (match[2] !== '-' && !deliveryId)) return null;
+  return { contactId, deliveryId };
 }
 
 /** True when the token was signed for exactly this subject with this secret. */
 export function verifyUnsubscribeToken(secret: string, token: string, subject: UnsubscribeSubject): boolean {
-  const match = TOKEN.exec(token);
-  if (
-    !match ||
-    match[1] !== subject.contactId ||
-    (match[2] === '-' ? null : match[2]) !== subject.deliveryId
-  ) {
+  const claimed = parseUnsubscribeToken(token);
+  if (!claimed || claimed.contactId !== subject.contactId || claimed.deliveryId !== subject.deliveryId) {
     return false;
   }
-  const given = Buffer.from(match[3]!, 'base64url');
+  const given = Buffer.from(TOKEN.exec(token)![3]!, 'base64url');
   const expected = signature(secret, subject);
   return given.length === expected.length && timingSafeEqual(given, expected);
 }

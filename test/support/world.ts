@@ -38,14 +38,21 @@ export interface World {
 export async function startWorld(
   env: TestWorkflowEnvironment,
   email: EmailSender,
-  options: { observability?: ActivityObservability } = {},
+  options: {
+    observability?: ActivityObservability;
+    delivery?: { publicUrl?: string; unsubscribeSecret?: string };
+  } = {},
 ): Promise<World> {
   const db = await createTestDatabase();
   const taskQueue = `test-${randomUUID()}`;
   const activities = createActivities({
     orm: db.orm,
     email,
-    config: { from: 'Nudge Tests <tests@nudge.test>', publicUrl: 'http://127.0.0.1:3000' },
+    config: {
+      from: 'Nudge Tests <tests@nudge.test>',
+      publicUrl: options.delivery?.publicUrl ?? 'http://127.0.0.1:3000',
+      ...(options.delivery?.unsubscribeSecret ? { unsubscribeSecret: options.delivery.unsubscribeSecret } : {}),
+    },
     clock: () => new Date(),
     logger: silentLogger,
   });
