@@ -90,6 +90,8 @@ beforeAll(async () => {
     PORT: String(port),
     // Schemathesis sends thousands of requests with one key; the limiter has its own tests.
     RATE_LIMIT_MAX: '1000000',
+    // Webhooks set up as in production: unsigned fuzz requests must get a 401, not a 503.
+    RESEND_WEBHOOK_SECRET: `whsec_${Buffer.from(randomUUID()).toString('base64')}`,
     LOG_LEVEL: 'error',
   };
   worker = startProcess('worker/main.ts', env);
