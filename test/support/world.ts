@@ -51,7 +51,9 @@ export async function startWorld(
     config: {
       from: 'Nudge Tests <tests@nudge.test>',
       publicUrl: options.delivery?.publicUrl ?? 'http://127.0.0.1:3000',
-      ...(options.delivery?.unsubscribeSecret ? { unsubscribeSecret: options.delivery.unsubscribeSecret } : {}),
+      ...(options.delivery?.unsubscribeSecret
+        ? { unsubscribeSecret: options.delivery.unsubscribeSecret }
+        : {}),
     },
     clock: () => new Date(),
     logger: silentLogger,

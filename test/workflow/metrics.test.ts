@@ -22,7 +22,12 @@ class RefusingSender implements EmailSender {
   constructor(readonly recorder: RecordingSender) {}
   async send(email: OutgoingEmail, idempotencyKey: string): Promise<SendOutcome> {
     if (email.to.startsWith('bounce-')) {
-      return { ok: false, kind: 'permanent', reason: 'validation_error (422): invalid recipient' };
+      return {
+        ok: false,
+        kind: 'permanent',
+        failure: 'invalid_recipient',
+        reason: 'validation_error (422): invalid recipient',
+      };
     }
     return this.recorder.send(email, idempotencyKey);
   }
