@@ -299,6 +299,26 @@ describe('Idempotency-Key', () => {
     expect(row.state).toBe('completed');
   });
 
+  test('past its retention (24 h), a key is forgotten: the same request acts again', async () => {
+    const { ctx, apiKey } = await world.workspace();
+    const body = { email: email() };
+    const key = randomUUID();
+    await world.db.orm.em
+      .fork()
+      .getConnection()
+      .execute(
+        `insert into idempotency_key (workspace_id, key, request_hash, method, path, state, locked_at, created_at,
+                                    response_status, response_headers, response_body, completed_at)
+         values (?, ?, ?, 'POST', '/contacts', 'completed', now() - interval '25 hours', now() - interval '25 hours',
+                 201, '{}', '{"stale":true}', now() - interval '25 hours')`,
+        [ctx.workspaceId, key, requestHash('POST', '/contacts', body)],
+      );
+    const response = await apiClient(app, apiKey).post('/contacts', body, { 'idempotency-key': key });
+    expect(response.statusCode).toBe(201);
+    expect(response.json().email).toBe(body.email);
+    expect(response.headers['idempotent-replayed']).toBeUndefined();
+  });
+
   test('an Idempotency-Key that is not a printable token is a 400 naming the header', async () => {
     const client = apiClient(app, await newWorkspace());
     const tooLong = 'k'.repeat(256);
