@@ -440,6 +440,19 @@ describe('hostile input', () => {
   });
 });
 
+describe('the contract, served', () => {
+  test('/openapi.json is OpenAPI 3.1 and /docs serves Swagger UI, both without a key', async () => {
+    const document = (await app.inject({ url: '/openapi.json' })).json();
+    expect(document.openapi).toBe('3.1.0');
+    expect(document.components.securitySchemes.apiKey).toEqual({ type: 'http', scheme: 'bearer' });
+    const docs = await app.inject({ url: '/docs' });
+    const page = docs.statusCode === 302 ? await app.inject({ url: String(docs.headers.location) }) : docs;
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['content-type']).toMatch(/text\/html/);
+    expect(page.body).toMatch(/swagger/i);
+  });
+});
+
 describe('health', () => {
   test('/healthz and /readyz answer without a key; ready means PostgreSQL and Temporal answer', async () => {
     expect((await app.inject({ url: '/healthz' })).json()).toEqual({ status: 'ok' });
