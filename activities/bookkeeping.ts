@@ -1,5 +1,6 @@
 /** Activities that mirror the workflow's progress into the database and the audit log. */
-import { Contact, Enrollment, Sequence } from '../db/entities/index.js';
+import { LockMode } from '@mikro-orm/postgresql';
+import { Contact, Enrollment, LIVE_ENROLLMENT_STATUSES, Sequence } from '../db/entities/index.js';
 import type { ActivityDeps } from './deps.js';
 import { appendEvent } from './event-log.js';
 import type { FinishEnrollmentInput, RecordProgressInput, SkipStepInput } from './types.js';
@@ -53,8 +54,19 @@ export function createBookkeeping(deps: ActivityDeps) {
       enrollment.dueAt = null;
       const sequence = await em.findOne(Sequence, enrollment.sequence);
       if (sequence?.activeTag) {
-        const contact = await em.findOne(Contact, enrollment.contact);
-        if (contact) contact.tags = contact.tags.filter((tag) => tag !== sequence.activeTag);
+        // Locked first, so a new generation enrolling concurrently (E3, E6) is seen below.
+        const contact = await em.findOne(Contact, enrollment.contact, {
+          lockMode: LockMode.PESSIMISTIC_WRITE,
+        });
+        const newerLive = await em.count(Enrollment, {
+          sequence: enrollment.sequence,
+          contact: enrollment.contact,
+          id: { $ne: enrollment.id },
+          status: { $in: [...LIVE_ENROLLMENT_STATUSES] },
+        });
+        if (contact && newerLive === 0) {
+          contact.tags = contact.tags.filter((tag) => tag !== sequence.activeTag);
+        }
       }
       appendEvent(em, {
         workspace: enrollment.workspace,

@@ -42,7 +42,11 @@ export function startEnrollmentWorkflow(
         generation,
       },
     ],
-    workflowIdConflictPolicy: 'USE_EXISTING',
+    // The database has decided E2/E10 before this start. Generation 1 keeps Temporal's own
+    // guard (a running workflow is returned, DESIGN §4). A later generation (E3, E6, E7) may
+    // find the previous generation's run still finishing its bookkeeping after a stop: its
+    // row is ended already, so that run is replaced rather than mistaken for this one.
+    workflowIdConflictPolicy: generation > 1 ? 'TERMINATE_EXISTING' : 'USE_EXISTING',
     workflowIdReusePolicy: 'ALLOW_DUPLICATE',
     typedSearchAttributes: [
       { key: SequenceIdAttribute, value: sequence.id },

@@ -247,28 +247,42 @@ export async function resumeEnrollment(ctx: ServiceContext, enrollmentId: string
   );
 }
 
-/** E4: no more sends from this sequence; the contact may be enrolled again later. */
-export async function cancelEnrollment(
+/** How an enrollment can be ended from outside: stopped (E4) or its goal reached (E11). */
+export interface EndRequest {
+  outcome: 'cancelled' | 'completed';
+  reason: string;
+}
+
+/**
+ * Ends a live enrollment: E4 (stop, `cancelled`) or E11 (exit goal, `completed` with reason
+ * `goal`). No more sends from this sequence; the contact may be enrolled again later.
+ */
+export async function endEnrollment(
   ctx: ServiceContext,
   enrollmentId: string,
-  reason = 'stopped',
+  { outcome, reason }: EndRequest,
 ): Promise<Enrollment> {
   return transition(
     ctx,
     enrollmentId,
     async (enrollment, em) => {
-      if (enrollment.status === 'cancelled') return false;
+      if (enrollment.status === outcome) return false; // already ended this way: idempotent
       if (enrollment.status !== 'active' && enrollment.status !== 'paused') throw notLive(enrollment);
-      enrollment.status = 'cancelled';
+      enrollment.status = outcome;
       enrollment.endReason = reason;
       enrollment.endedAt = new Date();
       enrollment.pausedAt = null;
       await removeActiveTag(em, enrollment);
-      appendEvent(em, eventFor(enrollment, 'enrollment.cancelled', { reason }));
+      appendEvent(em, eventFor(enrollment, `enrollment.${outcome}`, { reason }));
       return true;
     },
-    (handle) => handle.signal(cancelSignal, { reason }),
+    (handle) => handle.signal(cancelSignal, { reason, outcome }),
   );
+}
+
+/** E4: no more sends from this sequence; the contact may be enrolled again later. */
+export function cancelEnrollment(ctx: ServiceContext, enrollmentId: string, reason = 'stopped') {
+  return endEnrollment(ctx, enrollmentId, { outcome: 'cancelled', reason });
 }
 
 /** E11: the sequence's active tag is on the contact exactly while the enrollment is live. */
