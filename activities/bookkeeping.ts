@@ -1,8 +1,10 @@
 /** Activities that mirror the workflow's progress into the database and the audit log. */
+import { randomUUID } from 'node:crypto';
 import { LockMode } from '@mikro-orm/postgresql';
-import { Contact, Enrollment, LIVE_ENROLLMENT_STATUSES, Sequence } from '../db/entities/index.js';
+import { Contact, Delivery, Enrollment, LIVE_ENROLLMENT_STATUSES, Sequence } from '../db/entities/index.js';
 import type { ActivityDeps } from './deps.js';
 import { appendEvent } from './event-log.js';
+import { deliveryIdempotencyKey } from './send.js';
 import type { FinishEnrollmentInput, RecordProgressInput, SkipStepInput } from './types.js';
 
 export function createBookkeeping(deps: ActivityDeps) {
@@ -19,12 +21,41 @@ export function createBookkeeping(deps: ActivityDeps) {
     );
   }
 
+  /**
+   * S4/E9: the step is recorded in the ledger as `skipped` (its reason in `error`): the row
+   * takes the step's unique slot, so nothing can send it for this generation afterwards (D1).
+   */
   async function skipStep(input: SkipStepInput): Promise<void> {
     const em = deps.orm.em.fork();
-    const enrollment = await em.findOneOrFail(Enrollment, input.enrollmentId);
+    const enrollment = await em.findOne(Enrollment, input.enrollmentId);
+    if (!enrollment) return; // purged meanwhile: nothing left to record
     enrollment.currentStepId = input.next?.stepId ?? null;
     enrollment.currentStepIndex = input.next?.index ?? null;
     enrollment.dueAt = input.next ? new Date(input.next.dueAtMs) : null;
+    const contact = await em.findOneOrFail(Contact, enrollment.contact);
+    const now = deps.clock();
+    await em
+      .createQueryBuilder(Delivery)
+      .insert({
+        id: randomUUID(),
+        workspace: enrollment.workspace,
+        enrollment: enrollment.id,
+        sequence: enrollment.sequence,
+        contact: enrollment.contact,
+        generation: input.generation,
+        stepId: input.stepId,
+        kind: 'first',
+        status: 'skipped',
+        idempotencyKey: deliveryIdempotencyKey({ ...input, kind: 'first' }),
+        provider: deps.email.provider,
+        toEmail: contact.email,
+        error: input.reason,
+        createdAt: now,
+        updatedAt: now,
+      })
+      .onConflict(['enrollment', 'generation', 'stepId', 'kind'])
+      .ignore()
+      .execute();
     appendEvent(em, {
       workspace: enrollment.workspace,
       sequence: enrollment.sequence,

@@ -1,4 +1,5 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { EmailSender } from '../email/sender.js';
 
@@ -15,4 +16,12 @@ export interface ActivityDeps {
   };
   clock: () => Date;
   logger: Logger;
+}
+
+/** What the sequence fan-out needs besides the database: a client to signal workflows with. */
+export interface FanOutDeps {
+  orm: MikroORM;
+  temporal: Client;
+  /** Signals kept in flight at once. */
+  fanOutConcurrency: number;
 }

@@ -8,7 +8,7 @@ import type { SendStepResult } from './types.js';
 export type GuardRefusal = Exclude<SendStepResult, { outcome: 'sent' } | { outcome: 'failed' }>;
 
 export function checkSendGuard(
-  sequence: Pick<Sequence, 'status'> | null,
+  sequence: Pick<Sequence, 'status' | 'revision'> | null,
   enrollment: Pick<Enrollment, 'status' | 'generation' | 'endReason'> | null,
   contact: Pick<Contact, 'suppression'> | null,
   generation: number,
@@ -35,9 +35,10 @@ export function checkSendGuard(
   if (contact.suppression) {
     return { outcome: 'ended', status: 'cancelled', reason: `contact_${contact.suppression}` };
   }
-  if (sequence.status === 'paused') return { outcome: 'held', source: 'sequence', reason: 'sequence_paused' };
-  if (sequence.status !== 'active')
-    return { outcome: 'held', source: 'sequence', reason: `sequence_${sequence.status}` };
+  if (sequence.status !== 'active') {
+    const reason = `sequence_${sequence.status}`;
+    return { outcome: 'held', source: 'sequence', reason, revision: sequence.revision };
+  }
   if (enrollment.status === 'paused')
     return { outcome: 'held', source: 'enrollment', reason: 'enrollment_paused' };
   if (!stepIsLive) return { outcome: 'step_removed', reason: 'step_not_in_live_version' };

@@ -3,16 +3,18 @@
  * tests build it with fakes. Workflows see only its type.
  */
 import { createBookkeeping } from './bookkeeping.js';
-import type { ActivityDeps } from './deps.js';
+import type { ActivityDeps, FanOutDeps } from './deps.js';
+import { createFanOut } from './fanout.js';
 import { createLoadPlan } from './plan.js';
 import { createSendStep } from './send.js';
 
-export type { ActivityDeps } from './deps.js';
+export type { ActivityDeps, FanOutDeps } from './deps.js';
 
-export function createActivities(deps: ActivityDeps) {
+export function createActivities(deps: ActivityDeps & FanOutDeps) {
   return {
     loadPlan: createLoadPlan(deps),
     sendStep: createSendStep(deps),
+    fanOutToEnrollments: createFanOut(deps),
     ...createBookkeeping(deps),
   };
 }

@@ -132,6 +132,11 @@ async function sendLocked(
   }
   const base = eventBase(enrollment);
   const now = deps.clock();
+  if (input.kind === 'resend' && !existing && !(await wasSent(tx, ledgerKey))) {
+    // E9: only an email that went out can be sent again (the API and the workflow check too).
+    appendEvent(tx, { ...base, type: 'send.refused', data: { stepId: input.stepId, kind: 'resend' } });
+    return { outcome: 'failed', reason: 'not_sent_before', endsEnrollment: false };
+  }
 
   let delivery: { id: string; idempotencyKey: string; email: OutgoingEmail };
   let journaledNow = false;
@@ -139,7 +144,7 @@ async function sendLocked(
     if (now.getTime() - existing.createdAt.getTime() > ORPHAN_RETRY_WINDOW_MS) {
       const reason = 'an earlier attempt may have reached the provider, too long ago to retry safely';
       await failDelivery(tx, existing.id, 'outcome_unknown', reason);
-      mirrorNextStep(enrollment, input.next);
+      mirrorNextStep(enrollment, input);
       appendEvent(tx, { ...base, type: 'delivery.failed', data: { stepId: input.stepId, reason } });
       return { outcome: 'failed', reason: 'outcome_unknown', endsEnrollment: false };
     }
@@ -184,7 +189,7 @@ async function sendLocked(
         status: 'failed',
         failure: { kind: 'rejected_content', reason },
       });
-      mirrorNextStep(enrollment, input.next);
+      mirrorNextStep(enrollment, input);
       appendEvent(tx, { ...base, type: 'delivery.failed', data: { stepId: input.stepId, reason } });
       return { outcome: 'failed', reason: 'rejected_content', endsEnrollment: false };
     }
@@ -222,7 +227,7 @@ async function sendLocked(
       { id: delivery.id },
       { status: 'sent', providerMessageId, sentAt: deps.clock(), error: null },
     );
-    mirrorNextStep(enrollment, input.next);
+    mirrorNextStep(enrollment, input);
     appendEvent(tx, {
       ...base,
       type: 'delivery.sent',
@@ -233,7 +238,7 @@ async function sendLocked(
   if (sent.kind === 'permanent') {
     await failDelivery(tx, delivery.id, sent.failure, sent.reason);
     const endsEnrollment = sent.failure === 'invalid_recipient';
-    if (!endsEnrollment) mirrorNextStep(enrollment, input.next);
+    if (!endsEnrollment) mirrorNextStep(enrollment, input);
     appendEvent(tx, {
       ...base,
       type: 'delivery.failed',
@@ -257,6 +262,13 @@ async function sendLocked(
     ...(sent.retryAfterMs !== undefined ? { retryAfterMs: sent.retryAfterMs } : {}),
   };
 }
+
+async function wasSent(tx: EntityManager, key: { enrollment: string; generation: number; stepId: string }) {
+  const first = await tx.findOne(Delivery, { ...key, kind: 'first' });
+  return first !== null && SENT_STATUSES.includes(first.status);
+}
+/** Ledger statuses of an email the provider accepted and did not bounce back. */
+const SENT_STATUSES: readonly string[] = ['sent', 'delivered'];
 
 /** A retry that finds the step done reports what happened to it the first time. */
 function finishedResult(row: Delivery): SendStepResult {
@@ -369,7 +381,10 @@ async function liveStep(
   return live?.steps.find((step) => step.id === stepId) ?? null;
 }
 
-function mirrorNextStep(enrollment: Enrollment, next: NextStepMirror | null): void {
+/** A first send moves the enrollment on (the database mirrors where to); a resend (E9) does not. */
+function mirrorNextStep(enrollment: Enrollment, input: SendStepInput): void {
+  if (input.kind === 'resend') return;
+  const next: NextStepMirror | null = input.next;
   enrollment.currentStepId = next?.stepId ?? null;
   enrollment.currentStepIndex = next?.index ?? null;
   enrollment.dueAt = next ? new Date(next.dueAtMs) : null;

@@ -31,7 +31,13 @@ export interface SendStepInput extends EnrollmentRef {
 export type SendStepResult =
   | { outcome: 'sent'; deliveryId: string; providerMessageId: string | null; alreadySent: boolean }
   /** D2 refused because a pause is in force; the step is held, not lost. */
-  | { outcome: 'held'; source: HoldSource; reason: string }
+  | {
+      outcome: 'held';
+      source: HoldSource;
+      reason: string;
+      /** For a sequence pause: the sequence's revision the guard saw (see PauseRequest). */
+      revision?: number;
+    }
   /** D2 refused because the step is gone from the live version (S5); re-plan. */
   | { outcome: 'step_removed'; reason: string }
   /** D2 refused for good: the enrollment must end (stopped, suppressed, sequence deleted). */

@@ -70,6 +70,8 @@ const fields = z.object({
   BULK_CHUNK_SIZE: z.coerce.number().int().min(1).max(1000).default(250),
   BULK_CHUNK_CONCURRENCY: z.coerce.number().int().min(1).max(10).default(3),
   BULK_START_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(64),
+  /** Signals a sequence fan-out (pause, resume, edit, delete) keeps in flight at once. */
+  FANOUT_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(100),
   /** How long shutdown waits for in-flight requests before giving up. */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(30_000),
   /** The worker's Prometheus endpoint (`/metrics`, with the Temporal SDK's metrics merged in). */
@@ -118,7 +120,7 @@ export interface Config {
   };
   http: { host: string; port: number; publicUrl: string };
   email: { resendApiKey: string | null; resendBaseUrl: string | null; from: string };
-  worker: { maxCachedWorkflows: number };
+  worker: { maxCachedWorkflows: number; fanOutConcurrency: number };
   sends: { ratePerSecond: number | null; concurrency: number };
   delivery: DeliveryConfig;
   logLevel: Env['LOG_LEVEL'];
@@ -191,7 +193,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       resendBaseUrl: e.RESEND_BASE_URL ?? null,
       from: e.EMAIL_FROM,
     },
-    worker: { maxCachedWorkflows: e.WORKER_MAX_CACHED_WORKFLOWS },
+    worker: { maxCachedWorkflows: e.WORKER_MAX_CACHED_WORKFLOWS, fanOutConcurrency: e.FANOUT_CONCURRENCY },
     sends: {
       ratePerSecond: e.SEND_RATE_PER_SECOND > 0 ? e.SEND_RATE_PER_SECOND : null,
       concurrency: e.SEND_CONCURRENCY,

@@ -47,6 +47,8 @@ const activities = createActivities({
   },
   clock: () => new Date(),
   logger,
+  temporal: temporal.client,
+  fanOutConcurrency: config.worker.fanOutConcurrency,
 });
 // One set of counters for both workers: sends run on the send worker, the rest on the other.
 const observability = {

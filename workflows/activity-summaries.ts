@@ -17,6 +17,7 @@ const summaries: Summaries = {
     input.next ? `record progress: next step '${input.next.stepId}'` : 'record progress',
   skipStep: (input) => `skip step '${input.stepId}' (${input.reason})`,
   finishEnrollment: (input) => `finish enrollment: ${input.status} (${input.reason})`,
+  fanOutToEnrollments: (input) => `${input.action}: tell the enrollments of revision ${input.revision}`,
 };
 
 type AnyActivity = ((...args: unknown[]) => Promise<unknown>) & {

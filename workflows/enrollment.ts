@@ -16,8 +16,16 @@ import type { createActivities } from '../activities/index.js';
 import type { NextStepMirror, SendStepResult } from '../activities/types.js';
 import { proxyActivitiesWithSummaries } from './activity-summaries.js';
 import { sendTaskQueue } from './ids.js';
-import { cancelSignal, pauseSignal, resumeSignal, sequenceChangedSignal, stateQuery } from './messages.js';
-import type { HoldSource } from './messages.js';
+import {
+  cancelSignal,
+  pauseSignal,
+  resendStepSignal,
+  resumeSignal,
+  sequenceChangedSignal,
+  skipStepSignal,
+  stateQuery,
+} from './messages.js';
+import type { HoldSource, PauseRequest } from './messages.js';
 import { isExpired, nextStepIndex, type EnrollmentPlan, type PlannedStep } from './plan.js';
 import {
   CurrentStepAttribute,
@@ -74,12 +82,31 @@ export async function enrollmentWorkflow(input: EnrollmentInput): Promise<Enroll
 
   const isHeld = () => progress.heldBy.length > 0;
   const isEnding = () => progress.ending !== null;
+  /** Operator requests (E9) that must interrupt a wait for `step`. */
+  const hasOperatorWork = (step: PlannedStep) =>
+    progress.resendQueue.length > 0 || progress.skipRequested === step.id;
 
-  setHandler(pauseSignal, ({ source }) => hold(progress, source));
-  setHandler(resumeSignal, ({ source }) => release(progress, source));
+  setHandler(pauseSignal, (request) => {
+    if (!isStaleSequenceChange(progress, request)) hold(progress, request.source);
+  });
+  setHandler(resumeSignal, (request) => {
+    if (!isStaleSequenceChange(progress, request)) release(progress, request.source);
+  });
   setHandler(cancelSignal, ({ reason, outcome }) => end(progress, outcome ?? 'cancelled', reason));
   setHandler(sequenceChangedSignal, () => {
     planIsStale = true;
+  });
+  setHandler(skipStepSignal, ({ stepId }) => {
+    // Only the step the enrollment waits for can be skipped; a request that lost a race
+    // with the step's send (or an edit) is dropped.
+    if (!isEnding() && pending?.step.id === stepId && !progress.doneStepIds.includes(stepId)) {
+      progress.skipRequested = stepId;
+    }
+  });
+  setHandler(resendStepSignal, ({ stepId }) => {
+    if (isEnding() || !progress.sentStepIds.includes(stepId)) return;
+    if (progress.resentStepIds.includes(stepId) || progress.resendQueue.includes(stepId)) return;
+    progress.resendQueue.push(stepId);
   });
   setHandler(stateQuery, (): EnrollmentSnapshot => snapshot(input, progress, pending));
 
@@ -92,6 +119,10 @@ export async function enrollmentWorkflow(input: EnrollmentInput): Promise<Enroll
     if (planIsStale) {
       planIsStale = false;
       plan = await loadPlan();
+      continue;
+    }
+    if (progress.resendQueue.length > 0 && !isHeld()) {
+      await resendNext(plan);
       continue;
     }
 
@@ -107,25 +138,28 @@ export async function enrollmentWorkflow(input: EnrollmentInput): Promise<Enroll
     pending = { step, index, dueAtMs, sendAtMs };
     await show(plan, pending);
 
+    if (progress.skipRequested === step.id) {
+      await skipPending(plan, step, 'skipped');
+      continue;
+    }
     if (isHeld()) {
       // E8/S3: the pending step is held — not sent, not skipped, not lost — until resumed.
-      await condition(() => !isHeld() || isEnding() || planIsStale);
+      await condition(() => !isHeld() || isEnding() || planIsStale || progress.skipRequested === step.id);
       continue;
     }
     const waitMs = sendAtMs - Date.now();
     if (waitMs > 0) {
-      const interrupted = await condition(() => isHeld() || isEnding() || planIsStale, waitMs, {
-        summary: `step ${index + 1} '${step.name}' due`,
-      });
+      const interrupted = await condition(
+        () => isHeld() || isEnding() || planIsStale || hasOperatorWork(step),
+        waitMs,
+        { summary: `step ${index + 1} '${step.name}' due` },
+      );
       if (interrupted) continue;
     }
 
     if (isExpired(step, dueAtMs, Date.now())) {
       // S4: a step whose end date passed (typically during a pause) is skipped and recorded.
-      const next = followingStep(plan, progress, step, Date.now());
-      await bookkeeping.skipStep({ ...ref, stepId: step.id, reason: 'expired', next });
-      markDone(progress, step, Date.now());
-      mirroredKey = mirrorKey(next);
+      await skipPending(plan, step, 'expired');
       continue;
     }
 
@@ -138,11 +172,11 @@ export async function enrollmentWorkflow(input: EnrollmentInput): Promise<Enroll
     switch (result.outcome) {
       case 'sent':
         markDone(progress, step, sendAtMs);
+        progress.sentStepIds.push(step.id);
         mirroredKey = mirrorKey(next);
         break;
       case 'held':
-        // A resume that raced the refused send must not leave the step held forever.
-        if (progress.resumeCount === resumesBefore) hold(progress, result.source);
+        holdAfterRefusal(progress, result, resumesBefore);
         break;
       case 'step_removed':
         planIsStale = true;
@@ -173,6 +207,49 @@ export async function enrollmentWorkflow(input: EnrollmentInput): Promise<Enroll
     return loaded.plan;
   }
 
+  /** S4 (expired) and E9 (skipped): the step is recorded as skipped; the next one counts from now. */
+  async function skipPending(
+    currentPlan: EnrollmentPlan,
+    step: PlannedStep,
+    reason: 'expired' | 'skipped',
+  ): Promise<void> {
+    const now = Date.now();
+    const next = followingStep(currentPlan, progress, step, now);
+    await bookkeeping.skipStep({ ...ref, stepId: step.id, reason, next });
+    markDone(progress, step, now);
+    if (progress.skipRequested === step.id) progress.skipRequested = null;
+    mirroredKey = mirrorKey(next);
+  }
+
+  /** E9: sends the oldest requested resend now, through the same guarded send (D1, D2, D5). */
+  async function resendNext(currentPlan: EnrollmentPlan): Promise<void> {
+    const stepId = progress.resendQueue.shift()!;
+    const index = currentPlan.steps.findIndex((candidate) => candidate.id === stepId);
+    const step = currentPlan.steps[index];
+    if (!step) return; // removed from the live version since (S5): nothing left to resend
+    const resumesBefore = progress.resumeCount;
+    const result: SendStepResult = await delivery().sendStep.executeWithOptions(
+      { summary: `resend step ${index + 1} '${step.name}'` },
+      [{ ...ref, stepId, kind: 'resend', scheduledAtMs: Date.now(), next: null }],
+    );
+    switch (result.outcome) {
+      case 'held':
+        progress.resendQueue.unshift(stepId); // goes once the pause is lifted
+        holdAfterRefusal(progress, result, resumesBefore);
+        break;
+      case 'ended':
+        end(progress, result.status, result.reason);
+        break;
+      case 'sent':
+      case 'failed':
+        // The ledger's resend row for this step exists now, whatever became of it.
+        progress.resentStepIds.push(stepId);
+        break;
+      case 'step_removed':
+        break;
+    }
+  }
+
   /** Keeps the UI (search attributes, current details) and the database mirror current. */
   async function show(currentPlan: EnrollmentPlan | null, current: PendingStep | null): Promise<void> {
     const status = statusOf(progress);
@@ -198,6 +275,33 @@ export async function enrollmentWorkflow(input: EnrollmentInput): Promise<Enroll
       mirroredKey = key;
       await bookkeeping.recordProgress({ ...ref, next });
     }
+  }
+}
+
+/**
+ * Sequence pauses and resumes reach enrollments through fan-outs that may overlap (pause,
+ * then resume at once): each carries the sequence's revision, and an older one than the
+ * newest applied is stale. Enrollment pauses (E8) come one at a time from the API.
+ */
+function isStaleSequenceChange(progress: EnrollmentProgress, request: PauseRequest): boolean {
+  if (request.source !== 'sequence' || request.revision === undefined) return false;
+  if (request.revision < progress.sequenceRevision) return true;
+  progress.sequenceRevision = request.revision;
+  return false;
+}
+
+/** The send guard found a pause in force (D2): hold, unless a resume overtook the refusal. */
+function holdAfterRefusal(
+  progress: EnrollmentProgress,
+  refusal: Extract<SendStepResult, { outcome: 'held' }>,
+  resumesBefore: number,
+): void {
+  if (refusal.source === 'sequence') {
+    if (!isStaleSequenceChange(progress, { source: 'sequence', revision: refusal.revision })) {
+      hold(progress, 'sequence');
+    }
+  } else if (progress.resumeCount === resumesBefore) {
+    hold(progress, 'enrollment');
   }
 }
 
@@ -264,6 +368,10 @@ function snapshot(
     heldBy: [...progress.heldBy],
     pausedAt: progress.pausedAtMs === null ? null : new Date(progress.pausedAtMs).toISOString(),
     doneStepIds: [...progress.doneStepIds],
+    sentStepIds: [...progress.sentStepIds],
+    resentStepIds: [...progress.resentStepIds],
+    pendingResends: [...progress.resendQueue],
+    pendingSkip: progress.skipRequested,
     nextStep:
       pending && !progress.ending
         ? {

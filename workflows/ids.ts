@@ -3,6 +3,11 @@ export function enrollmentWorkflowId(sequenceId: string, contactId: string): str
   return `enrollment:${sequenceId}:${contactId}`;
 }
 
+/** One fan-out run per sequence revision: a repeated start of the same change is a no-op. */
+export function sequenceFanOutWorkflowId(sequenceId: string, revision: number): string {
+  return `sequence:${sequenceId}:revision:${revision}`;
+}
+
 export function parseEnrollmentWorkflowId(
   workflowId: string,
 ): { sequenceId: string; contactId: string } | null {

@@ -11,15 +11,22 @@ export type HoldSource = 'enrollment' | 'sequence';
 
 export interface PauseRequest {
   source: HoldSource;
+  /**
+   * For a sequence pause or resume: the sequence's revision at that change. Fan-outs of
+   * successive changes may overlap, so a workflow ignores one older than what it has seen.
+   */
+  revision?: number;
 }
-export interface ResumeRequest {
-  source: HoldSource;
-}
+export type ResumeRequest = PauseRequest;
 export interface CancelRequest {
   /** Why the enrollment ends, e.g. `stopped`, `sequence_deleted`, `goal`, `suppressed`. */
   reason: string;
   /** `completed` for exit goals (E11); `cancelled` for everything else. */
   outcome?: 'cancelled' | 'completed';
+}
+/** E9: names the step an operator skips (it must be the pending one) or sends again. */
+export interface StepRequest {
+  stepId: string;
 }
 
 export const pauseSignal = defineSignal<[PauseRequest]>('pause');
@@ -27,5 +34,9 @@ export const resumeSignal = defineSignal<[ResumeRequest]>('resume');
 export const cancelSignal = defineSignal<[CancelRequest]>('cancel');
 /** The live sequence changed (publish, window, delete): re-load the plan and re-plan (S5). */
 export const sequenceChangedSignal = defineSignal('sequenceChanged');
+/** E9: skip the pending step (when it is still the one named) and continue with the next. */
+export const skipStepSignal = defineSignal<[StepRequest]>('skipStep');
+/** E9: send an already-sent step once more, as an explicit, recorded second delivery. */
+export const resendStepSignal = defineSignal<[StepRequest]>('resendStep');
 
 export const stateQuery = defineQuery<EnrollmentSnapshot>('state');

@@ -20,7 +20,17 @@ export interface EnrollmentProgress {
   anchorMs: number;
   /** Steps sent or skipped, in the order they were done. */
   doneStepIds: string[];
+  /** Steps handed to the provider (a subset of doneStepIds): only these can be resent (E9). */
+  sentStepIds: string[];
+  /** Steps resent once already; the ledger allows one resend per step and generation. */
+  resentStepIds: string[];
+  /** E9: resends asked for and not yet done, oldest first. */
+  resendQueue: string[];
+  /** E9: the pending step an operator asked to skip, until it is skipped. */
+  skipRequested: string | null;
   heldBy: HoldSource[];
+  /** The newest sequence revision a sequence pause or resume was applied at (see PauseRequest). */
+  sequenceRevision: number;
   pausedAtMs: number | null;
   /** Bumped on every resume, so a send refused as "paused" while a resume was on its way
    *  is retried instead of held forever. */
@@ -35,6 +45,11 @@ export interface EnrollmentSnapshot {
   heldBy: HoldSource[];
   pausedAt: string | null;
   doneStepIds: string[];
+  sentStepIds: string[];
+  resentStepIds: string[];
+  /** E9 requests accepted and not yet carried out. */
+  pendingResends: string[];
+  pendingSkip: string | null;
   nextStep: { id: string; name: string; index: number; dueAt: string; sendAt: string } | null;
   endReason: string | null;
 }
@@ -49,7 +64,12 @@ export function startProgress(startedAtMs: number): EnrollmentProgress {
   return {
     anchorMs: startedAtMs,
     doneStepIds: [],
+    sentStepIds: [],
+    resentStepIds: [],
+    resendQueue: [],
+    skipRequested: null,
     heldBy: [],
+    sequenceRevision: 0,
     pausedAtMs: null,
     resumeCount: 0,
     ending: null,

@@ -1,6 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifySchemaCompiler } from 'fastify';
-import { BulkEnrollInput, BulkEnrollResponse, BulkEnvelope } from '../schemas/bulk.js';
+import {
+  BulkEnrollInput,
+  BulkEnrollResponse,
+  BulkEnvelope,
+  ReEnrollInput,
+  ReEnrollResponse,
+} from '../schemas/bulk.js';
+import { reEnroll } from '../services/re-enrollment.js';
 import { SequenceParams } from '../schemas/sequences.js';
 import { bulkEnroll, DEFAULT_BULK_TUNING, type BulkTuning } from '../services/bulk-enrollments.js';
 import { compileStrict, validatorCompiler } from '../validation.js';
@@ -38,6 +45,31 @@ export function bulkEnrollmentRoutes(tuning: BulkTuning = DEFAULT_BULK_TUNING): 
           request.body.contacts as unknown[],
           tuning,
         );
+        if (outcome.summary.failed > 0) reply.doNotStoreIdempotentResponse();
+        return outcome;
+      },
+    );
+
+    app.post(
+      '/sequences/:sequenceId/re-enroll',
+      {
+        schema: {
+          tags: ['enrollments'],
+          summary:
+            'Re-enroll contacts who completed, were cancelled, failed or were ineligible: a list, or everyone not active (E7)',
+          description:
+            'Starts each contact again at step 1 as a new generation (E1). `contactIds` re-enrolls that list ' +
+            '(a contact never enrolled in the sequence is `invalid`, reason `not_in_sequence`; an active one ' +
+            'is `already_active`). `all: true` re-enrolls everyone who was in the sequence and is not active ' +
+            'now, 10,000 per call, leaving out suppressed contacts; `remaining` says how many are left: call ' +
+            'again until it is 0.',
+          params: SequenceParams,
+          body: ReEnrollInput,
+          response: { 200: ReEnrollResponse },
+        },
+      },
+      async (request, reply) => {
+        const outcome = await reEnroll(request.services, request.params.sequenceId, request.body, tuning);
         if (outcome.summary.failed > 0) reply.doNotStoreIdempotentResponse();
         return outcome;
       },

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
 import { deliveryResponse, enrollmentResponse } from '../serialize.js';
 import { Problem, problemResponses } from '../schemas/common.js';
 import {
@@ -10,7 +11,11 @@ import {
   EnrollmentParams,
   EnrollmentSchema,
   EnrollmentWithDeliveriesSchema,
+  StepParams,
+  StepRequestResult,
 } from '../schemas/enrollments.js';
+import { resendStep, skipStep } from '../services/enrollment-steps.js';
+import { restartEnrollment } from '../services/re-enrollment.js';
 import { pageOf } from '../pagination.js';
 import { listDeliveries, listEnrollments } from '../services/lists.js';
 import { SequenceParams } from '../schemas/sequences.js';
@@ -19,6 +24,7 @@ import {
   cancelEnrollment,
   deliveriesOf,
   enrollContact,
+  type EnrollResult,
   getEnrollment,
   pauseEnrollment,
   resumeEnrollment,
@@ -44,25 +50,57 @@ export const enrollmentRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const result = await enrollContact(request.services, request.params.sequenceId, request.body.contactId);
-      if (result.kind === 'ineligible') {
-        // E12: refused, and recorded as an `ineligible` enrollment for the audit trail.
-        throw new ProblemError(
-          422,
-          'contact-ineligible',
-          'Contact is ineligible',
-          `The contact is suppressed (${result.reason}).`,
-          {
-            field: '/body/contactId',
-            reason: result.reason,
-            enrollmentId: result.enrollment.id,
-          },
-        );
-      }
-      return reply
-        .code(result.kind === 'enrolled' ? 201 : 200)
-        .header('location', `/enrollments/${result.enrollment.id}`)
-        .send(enrollmentResponse(result.enrollment));
+      return answerEnrollment(reply, result, '/body/contactId');
     },
+  );
+
+  app.post(
+    '/enrollments/:enrollmentId/restart',
+    {
+      schema: {
+        tags: ['enrollments'],
+        summary:
+          'Restart: stop the contact in this sequence, then start it again from step 1 as a new generation (E3)',
+        params: EnrollmentParams,
+        response: {
+          201: EnrollmentSchema,
+          200: EnrollmentSchema,
+          ...problemResponses,
+          409: Problem,
+          422: Problem,
+        },
+      },
+    },
+    async (request, reply) =>
+      answerEnrollment(
+        reply,
+        await restartEnrollment(request.services, request.params.enrollmentId),
+        '/params/enrollmentId',
+      ),
+  );
+
+  const stepAction = (path: 'skip' | 'resend', summary: string, run: typeof skipStep) =>
+    app.post(
+      `/enrollments/:enrollmentId/steps/:stepId/${path}`,
+      {
+        schema: {
+          tags: ['enrollments'],
+          summary,
+          params: StepParams,
+          response: { 200: StepRequestResult, ...problemResponses, 409: Problem },
+        },
+      },
+      async (request) => run(request.services, request.params.enrollmentId, request.params.stepId),
+    );
+  stepAction(
+    'skip',
+    'Skip the pending step (recorded as skipped) and continue with the next, its delay counted from now (E9)',
+    skipStep,
+  );
+  stepAction(
+    'resend',
+    'Send an already-sent step again: an explicit, recorded second delivery, at most one per step (E9)',
+    resendStep,
   );
 
   app.get(
@@ -156,3 +194,21 @@ export const enrollmentRoutes: FastifyPluginAsyncTypebox = async (app) => {
       ),
   );
 };
+
+/** 201 for a new enrollment, 200 for the live one (E2), 422 for a suppressed contact (E12). */
+function answerEnrollment(reply: FastifyReply, result: EnrollResult, field: string) {
+  if (result.kind === 'ineligible') {
+    // E12: refused, and recorded as an `ineligible` enrollment for the audit trail.
+    throw new ProblemError(
+      422,
+      'contact-ineligible',
+      'Contact is ineligible',
+      `The contact is suppressed (${result.reason}).`,
+      { field, reason: result.reason, enrollmentId: result.enrollment.id },
+    );
+  }
+  return reply
+    .code(result.kind === 'enrolled' ? 201 : 200)
+    .header('location', `/enrollments/${result.enrollment.id}`)
+    .send(enrollmentResponse(result.enrollment));
+}

@@ -88,3 +88,25 @@ export const BulkEnrollResponse = Type.Object({
     failed: Type.Integer(),
   }),
 });
+
+export const ReEnrollInput = Type.Union(
+  [
+    Type.Object(
+      { contactIds: Type.Array(Uuid, { minItems: 1, maxItems: MAX_BULK_CONTACTS }) },
+      { additionalProperties: false, description: 'These contacts.' },
+    ),
+    Type.Object(
+      { all: Type.Literal(true) },
+      { additionalProperties: false, description: 'Everyone in the sequence not active in it now.' },
+    ),
+  ],
+  { examples: [{ contactIds: ['0b8a5a2e-3c1f-4f5e-9d61-6a4a1b2c3d4e'] }, { all: true }] },
+);
+
+export const ReEnrollResponse = Type.Object({
+  ...BulkEnrollResponse.properties,
+  remaining: Type.Integer({
+    minimum: 0,
+    description: 'For `all`: contacts still to re-enroll (call again); 0 for a list.',
+  }),
+});

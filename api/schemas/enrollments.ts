@@ -69,6 +69,18 @@ export const EnrollInput = Type.Object(
   { additionalProperties: false, examples: [{ contactId: '0b8a5a2e-3c1f-4f5e-9d61-6a4a1b2c3d4e' }] },
 );
 export const EnrollmentParams = Type.Object({ enrollmentId: Uuid }, { additionalProperties: false });
+export const StepParams = Type.Object(
+  { enrollmentId: Uuid, stepId: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' }) },
+  { additionalProperties: false },
+);
+export const StepRequestResult = Type.Object({
+  enrollmentId: Uuid,
+  stepId: Type.String(),
+  status: Type.Union([Type.Literal('skipped'), Type.Literal('resent'), Type.Literal('accepted')], {
+    description:
+      '`skipped` or `resent`: done. `accepted`: the enrollment does it next (a resend asked while paused goes once resumed).',
+  }),
+});
 export const CancelInput = Type.Object(
   {
     reason: Type.Optional(

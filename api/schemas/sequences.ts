@@ -80,6 +80,48 @@ export const SequenceInput = Type.Object(
 );
 export type SequenceInput = Static<typeof SequenceInput>;
 
+export const SequenceUpdate = Type.Object(
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    steps: Type.Optional(
+      Type.Array(StepInput, {
+        maxItems: 100,
+        description: 'Saved to the draft; `POST /sequences/{id}/publish` makes them live (S5).',
+      }),
+    ),
+    ...sequenceSettings,
+  },
+  {
+    additionalProperties: false,
+    minProperties: 1,
+    description:
+      'Only the fields given change. Settings apply at once (a live sequence re-plans its enrollments); steps go to the draft.',
+    examples: [
+      { name: 'Onboarding (v2)', sendWindow: { days: [1, 2, 3, 4, 5], start: '08:00', end: '18:00' } },
+    ],
+  },
+);
+export type SequenceUpdate = Static<typeof SequenceUpdate>;
+
+export const DeleteSequenceQuery = Type.Object(
+  {
+    purge: Type.Optional(
+      Type.Boolean({
+        default: false,
+        description:
+          'Erase everything of the sequence: enrollments, deliveries, audit events and workflow histories.',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const DeleteSequenceResult = Type.Object({
+  sequenceId: Uuid,
+  purged: Type.Boolean(),
+  enrollmentsEnded: Type.Integer({ minimum: 0 }),
+});
+
 export const StepSchema = Type.Object({
   id: Type.String(),
   name: Type.String(),

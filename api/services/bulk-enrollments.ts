@@ -68,12 +68,15 @@ const validateByEmail = compileStrict(BulkContactByEmail);
 const json = (value: unknown) => JSON.stringify(value);
 const UUIDS_OF = (param = '?') => `(select value::uuid from jsonb_array_elements_text(${param}::jsonb))`;
 
-export async function bulkEnroll(
+/**
+ * The sequence takes enrollments: it exists, is published (S1) and is not paused (S3: the
+ * attempt of `attempted` contacts is recorded, not queued). Throws the problem otherwise.
+ */
+export async function assertEnrollable(
   ctx: ServiceContext,
   sequenceId: string,
-  items: unknown[],
-  tuning: BulkTuning = DEFAULT_BULK_TUNING,
-): Promise<BulkOutcome> {
+  attempted: number,
+): Promise<Sequence> {
   const sequence = await ctx.em.findOne(Sequence, { id: sequenceId, workspace: ctx.workspaceId });
   if (!sequence || sequence.status === 'deleted') throw notFound('Sequence', sequenceId);
   if (sequence.status === 'draft') {
@@ -93,7 +96,7 @@ export async function bulkEnroll(
       workspace: ctx.workspaceId,
       sequence: sequence.id,
       type: 'enrollment.refused',
-      data: { reason: 'sequence_paused', via: 'bulk', count: items.length },
+      data: { reason: 'sequence_paused', via: 'bulk', count: attempted },
     });
     await em.flush();
     throw conflict(
@@ -105,6 +108,16 @@ export async function bulkEnroll(
       },
     );
   }
+  return sequence;
+}
+
+export async function bulkEnroll(
+  ctx: ServiceContext,
+  sequenceId: string,
+  items: unknown[],
+  tuning: BulkTuning = DEFAULT_BULK_TUNING,
+): Promise<BulkOutcome> {
+  const sequence = await assertEnrollable(ctx, sequenceId, items.length);
 
   const results: BulkResult[] = new Array(items.length);
   const set = (index: number, status: BulkStatus, extra: Partial<BulkResult> = {}) => {

@@ -116,7 +116,7 @@ export async function enrollContact(
   }
 }
 
-async function findLiveEnrollment(em: EntityManager, sequenceId: string, contactId: string) {
+export async function findLiveEnrollment(em: EntityManager, sequenceId: string, contactId: string) {
   return em.findOne(Enrollment, {
     sequence: sequenceId,
     contact: contactId,
@@ -148,7 +148,7 @@ async function recordAttempt(ctx: ServiceContext, sequence: Sequence, contact: C
   await em.flush();
 }
 
-function eventFor(enrollment: Enrollment, type: string, data: Record<string, unknown>) {
+export function eventFor(enrollment: Enrollment, type: string, data: Record<string, unknown>) {
   return {
     workspace: enrollment.workspace,
     sequence: enrollment.sequence,
@@ -169,7 +169,7 @@ export async function deliveriesOf(ctx: ServiceContext, enrollmentId: string): P
   return ctx.em.find(Delivery, { enrollment: enrollmentId }, { orderBy: { createdAt: 'asc' } });
 }
 
-const notLive = (enrollment: Enrollment) =>
+export const notLive = (enrollment: Enrollment) =>
   new ProblemError(
     409,
     'enrollment-ended',

@@ -5,9 +5,11 @@ import { isValidTimeZone, validateSendWindow, type SendWindow } from '../../work
 import type { ServiceContext } from '../context.js';
 import { invalidField, notFound, ProblemError } from '../errors.js';
 import type { SequenceInput, StepInput } from '../schemas/sequences.js';
+import { appendEvent } from '../../activities/event-log.js';
+import { changeSequence } from './sequence-fanout.js';
 import { assertStepsRender } from './templates.js';
 
-function toStepDefinitions(steps: StepInput[]): StepDefinition[] {
+export function toStepDefinitions(steps: StepInput[]): StepDefinition[] {
   const seen = new Set<string>();
   return steps.map((step, index) => {
     const id = step.id ?? randomUUID().slice(0, 8);
@@ -34,7 +36,7 @@ function toStepDefinitions(steps: StepInput[]): StepDefinition[] {
   });
 }
 
-function checkSettings(input: Partial<SequenceInput>): void {
+export function checkSettings(input: Partial<SequenceInput>): void {
   if (input.timeZone !== undefined && !isValidTimeZone(input.timeZone)) {
     throw invalidField('/body/timeZone', `${input.timeZone} is not an IANA time zone`);
   }
@@ -88,33 +90,41 @@ export async function liveVersions(
 
 /**
  * S2: validates (at least one step, every template renders against a sample contact) and
- * makes the draft a new live version. A paused sequence stays paused.
+ * makes the draft a new live version. A paused sequence stays paused. Publishing again (S5)
+ * re-plans every enrollment in the sequence from the new version.
  */
 export async function publishSequence(
   ctx: ServiceContext,
   sequenceId: string,
 ): Promise<{ sequence: Sequence; version: SequenceVersion }> {
-  const sequence = await getSequence(ctx, sequenceId);
-  const steps = sequence.draftSteps;
-  if (steps.length === 0) {
-    throw new ProblemError(
-      422,
-      'unpublishable',
-      'Sequence cannot be published',
-      'A sequence needs at least one step.',
-      {
-        field: '/draftSteps',
-      },
-    );
-  }
-  await assertStepsRender(steps, sequence.name);
-  const version = ctx.em.create(SequenceVersion, {
-    sequence: sequence.id,
-    version: (sequence.liveVersion ?? 0) + 1,
-    steps,
+  let version: SequenceVersion | undefined;
+  const sequence = await changeSequence(ctx, sequenceId, async (locked, tx) => {
+    const steps = locked.draftSteps;
+    if (steps.length === 0) {
+      throw new ProblemError(
+        422,
+        'unpublishable',
+        'Sequence cannot be published',
+        'A sequence needs at least one step.',
+        { field: '/draftSteps' },
+      );
+    }
+    await assertStepsRender(steps, locked.name);
+    const republished = locked.liveVersion !== null && locked.liveVersion !== undefined;
+    version = tx.create(SequenceVersion, {
+      sequence: locked.id,
+      version: (locked.liveVersion ?? 0) + 1,
+      steps,
+    });
+    locked.liveVersion = version.version;
+    if (locked.status === 'draft') locked.status = 'active';
+    appendEvent(tx, {
+      workspace: locked.workspace,
+      sequence: locked.id,
+      type: 'sequence.published',
+      data: { version: version.version },
+    });
+    return republished ? 'changed' : null;
   });
-  sequence.liveVersion = version.version;
-  if (sequence.status === 'draft') sequence.status = 'active';
-  await ctx.em.flush();
-  return { sequence, version };
+  return { sequence, version: version! };
 }

@@ -27,6 +27,11 @@ export const Sequence = defineEntity({
     timeZone: p.string().default('UTC'),
     draftSteps: p.json<StepDefinition[]>(),
     liveVersion: p.integer().nullable(),
+    /**
+     * Bumped by every change enrollments must hear of (pause, resume, publish, settings): it
+     * orders the fan-outs of successive changes (workflows/messages.ts PauseRequest).
+     */
+    revision: p.integer().default(0),
     createdAt: createdAtProperty(),
     updatedAt: updatedAtProperty(),
     deletedAt: p.datetime().nullable(),

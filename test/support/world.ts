@@ -57,6 +57,8 @@ export async function startWorld(
     },
     clock: () => new Date(),
     logger: silentLogger,
+    temporal: env.client,
+    fanOutConcurrency: 20,
   });
   const connection = { connection: env.nativeConnection, namespace: env.namespace ?? 'default', taskQueue };
   const observability = options.observability ? { observability: options.observability } : {};

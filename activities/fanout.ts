@@ -1,0 +1,147 @@
+/**
+ * The sequence fan-out activity (workflows/sequence-fanout.ts): tells every affected
+ * enrollment's workflow about a sequence change, a page of enrollments at a time, a bounded
+ * number of signals in flight. It heartbeats its position after each page, so a retry after
+ * a crash continues where it stopped instead of starting over.
+ */
+import { Context } from '@temporalio/activity';
+import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
+import pLimit from 'p-limit';
+import { Enrollment, LIVE_ENROLLMENT_STATUSES } from '../db/entities/index.js';
+import type { SequenceFanOutInput, SequenceFanOutResult } from '../workflows/fanout-types.js';
+import { cancelSignal, pauseSignal, resumeSignal, sequenceChangedSignal } from '../workflows/messages.js';
+import { SequenceIdAttribute } from '../workflows/search-attributes.js';
+import type { FanOutDeps } from './deps.js';
+
+const PAGE_SIZE = 500;
+/** Reason recorded on enrollments ended by their sequence's deletion (S6). */
+export const SEQUENCE_DELETED = 'sequence_deleted';
+
+interface Position extends SequenceFanOutResult {
+  /** The last enrollment id told; pages are in id order. */
+  afterId: string | null;
+}
+
+export function createFanOut(deps: FanOutDeps) {
+  return async function fanOutToEnrollments(input: SequenceFanOutInput): Promise<SequenceFanOutResult> {
+    const context = Context.current();
+    const position: Position = {
+      afterId: null,
+      reached: 0,
+      gone: 0,
+      ...(context.info.heartbeatDetails as Position | undefined),
+    };
+    if (input.action === 'purge') return purgeWorkflowHistories(deps, input, position, context);
+
+    const tell = messageFor(input);
+    const limit = pLimit(deps.fanOutConcurrency);
+    for (;;) {
+      const page = await enrollmentsToTell(deps, input, position.afterId);
+      if (page.length === 0) return { reached: position.reached, gone: position.gone };
+      await Promise.all(
+        page.map(({ workflowId }) =>
+          limit(async () => {
+            const reached = await ignoringEnded(() => tell(deps.temporal.workflow.getHandle(workflowId)));
+            if (reached) position.reached += 1;
+            else position.gone += 1;
+          }),
+        ),
+      );
+      position.afterId = page.at(-1)!.id;
+      context.heartbeat(position);
+    }
+  };
+}
+
+function messageFor(input: SequenceFanOutInput): (handle: WorkflowHandle) => Promise<void> {
+  const request = { source: 'sequence' as const, revision: input.revision };
+  switch (input.action) {
+    case 'pause':
+      return (handle) => handle.signal(pauseSignal, request);
+    case 'resume':
+      return (handle) => handle.signal(resumeSignal, request);
+    case 'changed':
+      return (handle) => handle.signal(sequenceChangedSignal);
+    case 'cancel':
+    case 'purge':
+      return (handle) => handle.signal(cancelSignal, { reason: SEQUENCE_DELETED });
+  }
+}
+
+/** Live enrollments for a pause, resume or edit; for a delete, those the delete ended. */
+function enrollmentsToTell(deps: FanOutDeps, input: SequenceFanOutInput, afterId: string | null) {
+  const affected =
+    input.action === 'cancel'
+      ? { status: 'cancelled' as const, endReason: SEQUENCE_DELETED }
+      : { status: { $in: [...LIVE_ENROLLMENT_STATUSES] } };
+  return deps.orm.em
+    .fork()
+    .find(
+      Enrollment,
+      {
+        sequence: input.sequenceId,
+        workspace: input.workspaceId,
+        ...affected,
+        ...(afterId ? { id: { $gt: afterId } } : {}),
+      },
+      { fields: ['id', 'workflowId'], orderBy: { id: 'asc' }, limit: PAGE_SIZE },
+    );
+}
+
+/** True when the workflow was reached; false when it had ended (nothing left to tell). */
+async function ignoringEnded(call: () => Promise<void>): Promise<boolean> {
+  try {
+    await call();
+    return true;
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return false;
+    throw error;
+  }
+}
+
+/**
+ * S6 purge: the sequence's rows are gone already; this erases its enrollments' workflow
+ * histories too (contact emails live in their search attributes), found through visibility.
+ * Deleting a running workflow terminates it. Visibility lags a little behind deletions, so
+ * it lists again until nothing of the sequence is left.
+ */
+async function purgeWorkflowHistories(
+  deps: FanOutDeps,
+  input: SequenceFanOutInput,
+  position: Position,
+  context: Context,
+): Promise<SequenceFanOutResult> {
+  const client = deps.temporal;
+  const namespace = client.options.namespace;
+  const query = `${SequenceIdAttribute.name} = "${input.sequenceId}"`;
+  const limit = pLimit(deps.fanOutConcurrency);
+  for (let round = 0; round < 20; round++) {
+    const runs: { workflowId: string; runId: string }[] = [];
+    for await (const run of client.workflow.list({ query, pageSize: PAGE_SIZE })) {
+      runs.push({ workflowId: run.workflowId, runId: run.runId });
+      if (runs.length >= PAGE_SIZE) break;
+    }
+    if (runs.length === 0) break;
+    await Promise.all(
+      runs.map((execution) =>
+        limit(async () => {
+          try {
+            await client.workflowService.deleteWorkflowExecution({ namespace, workflowExecution: execution });
+            position.reached += 1;
+          } catch (error) {
+            if (!isNotFound(error)) throw error;
+            position.gone += 1;
+          }
+        }),
+      ),
+    );
+    context.heartbeat(position);
+    await new Promise((resolve) => setTimeout(resolve, 500)); // let visibility catch up
+  }
+  return { reached: position.reached, gone: position.gone };
+}
+
+/** gRPC NOT_FOUND (code 5): deleted already. */
+function isNotFound(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 5;
+}
