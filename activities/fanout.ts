@@ -8,14 +8,16 @@ import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import pLimit from 'p-limit';
 import { Enrollment, LIVE_ENROLLMENT_STATUSES } from '../db/entities/index.js';
-import type { SequenceFanOutInput, SequenceFanOutResult } from '../workflows/fanout-types.js';
+import {
+  SEQUENCE_DELETED,
+  type SequenceFanOutInput,
+  type SequenceFanOutResult,
+} from '../workflows/fanout-types.js';
 import { cancelSignal, pauseSignal, resumeSignal, sequenceChangedSignal } from '../workflows/messages.js';
 import { SequenceIdAttribute } from '../workflows/search-attributes.js';
 import type { FanOutDeps } from './deps.js';
 
 const PAGE_SIZE = 500;
-/** Reason recorded on enrollments ended by their sequence's deletion (S6). */
-export const SEQUENCE_DELETED = 'sequence_deleted';
 
 interface Position extends SequenceFanOutResult {
   /** The last enrollment id told; pages are in id order. */
@@ -74,18 +76,16 @@ function enrollmentsToTell(deps: FanOutDeps, input: SequenceFanOutInput, afterId
     input.action === 'cancel'
       ? { status: 'cancelled' as const, endReason: SEQUENCE_DELETED }
       : { status: { $in: [...LIVE_ENROLLMENT_STATUSES] } };
-  return deps.orm.em
-    .fork()
-    .find(
-      Enrollment,
-      {
-        sequence: input.sequenceId,
-        workspace: input.workspaceId,
-        ...affected,
-        ...(afterId ? { id: { $gt: afterId } } : {}),
-      },
-      { fields: ['id', 'workflowId'], orderBy: { id: 'asc' }, limit: PAGE_SIZE },
-    );
+  return deps.orm.em.fork().find(
+    Enrollment,
+    {
+      sequence: input.sequenceId,
+      workspace: input.workspaceId,
+      ...affected,
+      ...(afterId ? { id: { $gt: afterId } } : {}),
+    },
+    { fields: ['id', 'workflowId'], orderBy: { id: 'asc' }, limit: PAGE_SIZE },
+  );
 }
 
 /** True when the workflow was reached; false when it had ended (nothing left to tell). */

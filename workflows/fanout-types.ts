@@ -21,3 +21,6 @@ export interface SequenceFanOutResult {
   /** Workflows that had ended already: nothing to tell. */
   gone: number;
 }
+
+/** Reason recorded on enrollments ended by their sequence's deletion (S6). */
+export const SEQUENCE_DELETED = 'sequence_deleted';

@@ -4,10 +4,9 @@
  * revision and then fans out to the enrollments (changeSequence in ./sequence-fanout.ts).
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { SEQUENCE_DELETED } from '../../activities/fanout.js';
 import { appendEvent } from '../../activities/event-log.js';
 import type { Sequence } from '../../db/entities/index.js';
-import type { SequenceFanOutAction } from '../../workflows/fanout-types.js';
+import { SEQUENCE_DELETED, type SequenceFanOutAction } from '../../workflows/fanout-types.js';
 import type { SendWindow } from '../../workflows/send-window.js';
 import type { ServiceContext } from '../context.js';
 import { conflict } from '../errors.js';

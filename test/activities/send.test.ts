@@ -270,8 +270,9 @@ describe('D2: the send-time guard', () => {
   }[] = [
     {
       name: 'a paused sequence holds the step',
-      arrange: ({ sequence }) => update(Sequence, sequence.id, { status: 'paused' }),
-      expected: { outcome: 'held', source: 'sequence', reason: 'sequence_paused' },
+      // The revision the guard saw goes back, so the workflow can order it against resumes.
+      arrange: ({ sequence }) => update(Sequence, sequence.id, { status: 'paused', revision: 7 }),
+      expected: { outcome: 'held', source: 'sequence', reason: 'sequence_paused', revision: 7 },
     },
     {
       name: 'a deleted sequence ends the enrollment',
