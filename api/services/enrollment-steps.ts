@@ -2,8 +2,9 @@
  * E9, managing one step of one enrollment: skip the pending step, or send a sent one again.
  * The workflow owns progress, so both are requests to it (signals); the API checks first what
  * it can (the enrollment is live, the ledger says the step went out) and then reads the
- * workflow's state back to answer whether the request took.
+ * workflow's state back to answer whether the request took (`accepted` when it cannot tell yet).
  */
+import type { WorkflowHandle } from '@temporalio/client';
 import { Delivery, type Enrollment } from '../../db/entities/index.js';
 import { appendEvent } from '../../activities/event-log.js';
 import { resendStepSignal, skipStepSignal, stateQuery } from '../../workflows/messages.js';
@@ -48,7 +49,10 @@ export async function skipStep(
     );
   }
   await handle.signal(skipStepSignal, { stepId });
-  const after = await handle.query(stateQuery);
+  const after = await readBack(
+    handle,
+    (state) => state.pendingSkip === stepId || state.doneStepIds.includes(stepId),
+  );
   if (after.sentStepIds.includes(stepId)) {
     throw stepConflict(
       'step-already-sent',
@@ -92,18 +96,26 @@ export async function resendStep(
   }
   const handle = ctx.temporal.client.workflow.getHandle(enrollment.workflowId);
   await handle.signal(resendStepSignal, { stepId });
-  const after = await handle.query(stateQuery);
-  const taken = after.pendingResends.includes(stepId) || after.resentStepIds.includes(stepId);
-  if (!taken) {
-    throw stepConflict(
-      'step-not-resendable',
-      'Step cannot be resent',
-      'The enrollment refused the resend.',
-      stepId,
-    );
-  }
+  const after = await readBack(handle, (state) => state.resentStepIds.includes(stepId));
   await record(ctx, enrollment, 'step.resend_requested', stepId);
   return { enrollmentId, stepId, status: after.resentStepIds.includes(stepId) ? 'resent' : 'accepted' };
+}
+
+/**
+ * The workflow's state once it shows `done`, or after a short while as it is: a query may be
+ * answered before the workflow has taken a signal sent just before it.
+ */
+async function readBack(
+  handle: WorkflowHandle,
+  done: (state: EnrollmentSnapshot) => boolean,
+  withinMs = 2_000,
+): Promise<EnrollmentSnapshot> {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    const state = await handle.query(stateQuery);
+    if (done(state) || Date.now() > deadline) return state;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 async function record(ctx: ServiceContext, enrollment: Enrollment, type: string, stepId: string) {

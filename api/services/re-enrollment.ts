@@ -46,8 +46,25 @@ export async function restartEnrollment(ctx: ServiceContext, enrollmentId: strin
     );
   }
   const live = await findLiveEnrollment(ctx.em.fork(), enrollment.sequence, enrollment.contact);
-  if (live) await cancelEnrollment(ctx, live.id, 'restarted');
+  if (live) {
+    await cancelEnrollment(ctx, live.id, 'restarted');
+    await runClosed(ctx, live.workflowId);
+  }
   return enrollContact({ ...ctx, em: ctx.em.fork() }, enrollment.sequence, enrollment.contact);
+}
+
+/**
+ * Waits (briefly) for a stopped enrollment's run to finish its bookkeeping, so the new
+ * generation starts after it instead of replacing it mid-way (enrollment-workflows.ts).
+ */
+async function runClosed(ctx: ServiceContext, workflowId: string, withinMs = 10_000): Promise<void> {
+  const handle = ctx.temporal.client.workflow.getHandle(workflowId);
+  const deadline = Date.now() + withinMs;
+  while (Date.now() < deadline) {
+    const { status } = await handle.describe();
+    if (status.name !== 'RUNNING') return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 export type ReEnrollScope = { contactIds: string[] } | { all: true };
