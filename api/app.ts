@@ -29,6 +29,7 @@ import { apiKeyRoutes } from './routes/api-keys.js';
 import { bulkEnrollmentRoutes } from './routes/bulk-enrollments.js';
 import type { BulkTuning } from './services/bulk-enrollments.js';
 import { contactRoutes } from './routes/contacts.js';
+import { contactTagRoutes } from './routes/contact-tags.js';
 import { deliveryRoutes } from './routes/delivery.js';
 import { enrollmentRoutes } from './routes/enrollments.js';
 import { outboxRoutes, type OutboxPageOptions } from './routes/outbox.js';
@@ -177,6 +178,7 @@ export async function buildApp(deps: AppDeps) {
   await app.register(healthRoutes({ ...deps, isClosing: () => closing }));
   await app.register(apiKeyRoutes);
   await app.register(contactRoutes);
+  await app.register(contactTagRoutes);
   await app.register(sequenceRoutes);
   await app.register(enrollmentRoutes);
   await app.register(bulkEnrollmentRoutes(deps.bulkTuning));

@@ -45,6 +45,31 @@ export const ContactSchema = Type.Object({
   updatedAt: Timestamp,
 });
 
+export const ContactPatch = Type.Object(
+  {
+    name: Type.Optional(Type.Union([Type.String({ maxLength: 200 }), Type.Null()])),
+    timeZone: Type.Optional(Type.Union([IanaTimeZone, Type.Null()])),
+    attributes: Type.Optional(
+      Type.Record(Type.String({ maxLength: 100 }), Type.Unknown(), {
+        description: 'Merged key by key into the attributes; a key set to null is removed.',
+      }),
+    ),
+    tags: Type.Optional(Tags),
+  },
+  {
+    additionalProperties: false,
+    description: 'Fields left out stay as they are.',
+    examples: [
+      {
+        timeZone: 'America/New_York',
+        attributes: { plan: 'pro', trial_ends: null },
+        tags: ['lead', 'customer'],
+      },
+    ],
+  },
+);
+export type ContactPatch = Static<typeof ContactPatch>;
+
 export const ContactParams = Type.Object({ contactId: Uuid }, { additionalProperties: false });
 
 export const ContactListQuery = Type.Object(
