@@ -33,6 +33,7 @@ import { contactTagRoutes } from './routes/contact-tags.js';
 import { deliveryRoutes } from './routes/delivery.js';
 import { enrollmentRoutes } from './routes/enrollments.js';
 import { outboxRoutes, type OutboxPageOptions } from './routes/outbox.js';
+import { sequenceContactRoutes } from './routes/sequence-contacts.js';
 import { sequenceRoutes } from './routes/sequences.js';
 import { unsubscribeRoutes } from './routes/unsubscribe.js';
 import { webhookRoutes } from './routes/webhooks.js';
@@ -180,6 +181,7 @@ export async function buildApp(deps: AppDeps) {
   await app.register(contactRoutes);
   await app.register(contactTagRoutes);
   await app.register(sequenceRoutes);
+  await app.register(sequenceContactRoutes);
   await app.register(enrollmentRoutes);
   await app.register(bulkEnrollmentRoutes(deps.bulkTuning));
   if (deps.outboxPage) await app.register(outboxRoutes, { orm: deps.orm, ...deps.outboxPage });

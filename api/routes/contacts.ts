@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { contactResponse, taggedContactResponse } from '../serialize.js';
+import { contactResponse, enrollmentResponse, taggedContactResponse } from '../serialize.js';
 import { problemResponses, Problem } from '../schemas/common.js';
 import {
   ContactInput,
@@ -7,9 +7,12 @@ import {
   ContactParams,
   ContactPatch,
   ContactSchema,
+  StoppedContactSchema,
 } from '../schemas/contacts.js';
+import { CancelInput } from '../schemas/enrollments.js';
 import { TaggedContactSchema } from '../schemas/tags.js';
 import { pageOf } from '../pagination.js';
+import { stopContact } from '../services/contact-enrollments.js';
 import { createTaggedContact, getContact, updateContact } from '../services/contacts.js';
 import { listContacts } from '../services/lists.js';
 
@@ -78,5 +81,26 @@ export const contactRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) =>
       taggedContactResponse(await updateContact(request.services, request.params.contactId, request.body)),
+  );
+
+  app.post(
+    '/contacts/:contactId/stop',
+    {
+      schema: {
+        tags: ['contacts'],
+        summary: 'Stop a contact everywhere: every live enrollment is cancelled (E5); the contact stays',
+        params: ContactParams,
+        body: CancelInput,
+        response: { 200: StoppedContactSchema, ...problemResponses },
+      },
+    },
+    async (request) => {
+      const ended = await stopContact(
+        request.services,
+        request.params.contactId,
+        request.body?.reason ?? 'stopped',
+      );
+      return { ended: ended.map(enrollmentResponse) };
+    },
   );
 };

@@ -1,6 +1,7 @@
 import { Type, type Static } from 'typebox';
 import { pageQuery } from '../pagination.js';
 import { IanaTimeZone, NullableTimestamp, Tag, Tags, Timestamp, Uuid } from './common.js';
+import { EnrollmentSchema } from './enrollments.js';
 
 export const SuppressionSchema = Type.Union([
   Type.Literal('unsubscribed'),
@@ -89,5 +90,10 @@ export const ContactListQuery = Type.Object(
     email: Type.Optional(Type.String({ minLength: 1, maxLength: 254 })),
     ...pageQuery,
   },
+  { additionalProperties: false },
+);
+
+export const StoppedContactSchema = Type.Object(
+  { ended: Type.Array(EnrollmentSchema, { description: 'The live enrollments this request cancelled.' }) },
   { additionalProperties: false },
 );
