@@ -107,6 +107,8 @@ export async function buildApp(deps: AppDeps) {
     clientErrorHandler,
     // Idle keep-alive sockets close at once on shutdown; busy ones finish their request.
     forceCloseConnections: 'idle',
+    // A tag in a path (`DELETE /contacts/{id}/tags/{tag}`, 100 characters) is up to 1,200 URL-encoded.
+    routerOptions: { maxParamLength: 2048 },
     genReqId: requestIdOf,
     logController: new LogController({ requestIdLogLabel: 'requestId' }),
   }).withTypeProvider<TypeBoxTypeProvider>();

@@ -432,6 +432,31 @@ describe('PATCH /contacts/:contactId', () => {
     const absent = await ws.client.delete(`/contacts/${contact.id}/tags/vip`);
     expect(absent.statusCode).toBe(200);
     expect(absent.json().tags).toEqual(['lead']);
+
+    // The longest tag fits in a path even URL-encoded (12 characters per emoji); one more is a 400.
+    const longest = '🏷'.repeat(100);
+    await ws.client.post(`/contacts/${contact.id}/tags`, { tags: [longest] });
+    const removedLongest = await ws.client.delete(
+      `/contacts/${contact.id}/tags/${encodeURIComponent(longest)}`,
+    );
+    expect(removedLongest.json().tags).toEqual(['lead']);
+    expectProblem(
+      await ws.client.delete(`/contacts/${contact.id}/tags/${encodeURIComponent(`${longest}x`)}`),
+      400,
+      '/params/tag',
+    );
+  });
+
+  test('a PATCH body of JSON null is a 400, not an empty update', async () => {
+    const ws = await workspace();
+    const contact = await ws.contact();
+    const response = await app.inject({
+      method: 'PATCH',
+      url: `/contacts/${contact.id}`,
+      headers: { authorization: `Bearer ${ws.apiKey}`, 'content-type': 'application/json' },
+      payload: 'null',
+    });
+    expectProblem(response, 400, '/body');
   });
 
   test('an unknown time zone is a 400 naming the field and changes nothing', async () => {
