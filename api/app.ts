@@ -29,9 +29,11 @@ import { apiKeyRoutes } from './routes/api-keys.js';
 import { bulkEnrollmentRoutes } from './routes/bulk-enrollments.js';
 import type { BulkTuning } from './services/bulk-enrollments.js';
 import { contactRoutes } from './routes/contacts.js';
+import { contactTagRoutes } from './routes/contact-tags.js';
 import { deliveryRoutes } from './routes/delivery.js';
 import { enrollmentRoutes } from './routes/enrollments.js';
 import { outboxRoutes, type OutboxPageOptions } from './routes/outbox.js';
+import { sequenceContactRoutes } from './routes/sequence-contacts.js';
 import { sequenceRoutes } from './routes/sequences.js';
 import { unsubscribeRoutes } from './routes/unsubscribe.js';
 import { webhookRoutes } from './routes/webhooks.js';
@@ -105,6 +107,8 @@ export async function buildApp(deps: AppDeps) {
     clientErrorHandler,
     // Idle keep-alive sockets close at once on shutdown; busy ones finish their request.
     forceCloseConnections: 'idle',
+    // A tag in a path (`DELETE /contacts/{id}/tags/{tag}`, 100 characters) is up to 1,200 URL-encoded.
+    routerOptions: { maxParamLength: 2048 },
     genReqId: requestIdOf,
     logController: new LogController({ requestIdLogLabel: 'requestId' }),
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -177,7 +181,9 @@ export async function buildApp(deps: AppDeps) {
   await app.register(healthRoutes({ ...deps, isClosing: () => closing }));
   await app.register(apiKeyRoutes);
   await app.register(contactRoutes);
+  await app.register(contactTagRoutes);
   await app.register(sequenceRoutes);
+  await app.register(sequenceContactRoutes);
   await app.register(enrollmentRoutes);
   await app.register(bulkEnrollmentRoutes(deps.bulkTuning));
   if (deps.outboxPage) await app.register(outboxRoutes, { orm: deps.orm, ...deps.outboxPage });

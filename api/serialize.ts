@@ -8,6 +8,7 @@ import type {
   SequenceVersion,
 } from '../db/entities/index.js';
 import type { StepDefinition } from '../workflows/plan.js';
+import type { TaggedContact } from './services/tags.js';
 
 const iso = (date: Date | null | undefined) => (date ? date.toISOString() : null);
 
@@ -24,6 +25,11 @@ export function contactResponse(contact: Contact) {
     createdAt: contact.createdAt.toISOString(),
     updatedAt: contact.updatedAt.toISOString(),
   };
+}
+
+/** The contact, plus what the tags the request applied set off (E6, E11). */
+export function taggedContactResponse({ contact, triggered, completed }: TaggedContact) {
+  return { ...contactResponse(contact), triggered, completed };
 }
 
 function stepResponse(step: StepDefinition) {

@@ -135,8 +135,9 @@ export function registerRouteConventions(
     const bodySchema = schema.body as { required?: string[] } | undefined;
     const optionalBody = Boolean(bodySchema) && !bodySchema?.required?.length;
     if (optionalBody) {
+      // Only a missing body: an explicit JSON `null` is not an object and stays a 400.
       const defaultBody = async (request: { body: unknown }) => {
-        request.body ??= {};
+        if (request.body === undefined) request.body = {};
       };
       route.preValidation = [defaultBody, ...[route.preValidation ?? []].flat()];
     }

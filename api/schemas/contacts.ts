@@ -1,6 +1,7 @@
 import { Type, type Static } from 'typebox';
 import { pageQuery } from '../pagination.js';
 import { IanaTimeZone, NullableTimestamp, Tag, Tags, Timestamp, Uuid } from './common.js';
+import { EnrollmentSchema } from './enrollments.js';
 
 export const SuppressionSchema = Type.Union([
   Type.Literal('unsubscribed'),
@@ -45,6 +46,31 @@ export const ContactSchema = Type.Object({
   updatedAt: Timestamp,
 });
 
+export const ContactPatch = Type.Object(
+  {
+    name: Type.Optional(Type.Union([Type.String({ maxLength: 200 }), Type.Null()])),
+    timeZone: Type.Optional(Type.Union([IanaTimeZone, Type.Null()])),
+    attributes: Type.Optional(
+      Type.Record(Type.String({ maxLength: 100 }), Type.Unknown(), {
+        description: 'Merged key by key into the attributes; a key set to null is removed.',
+      }),
+    ),
+    tags: Type.Optional(Tags),
+  },
+  {
+    additionalProperties: false,
+    description: 'Fields left out stay as they are.',
+    examples: [
+      {
+        timeZone: 'America/New_York',
+        attributes: { plan: 'pro', trial_ends: null },
+        tags: ['lead', 'customer'],
+      },
+    ],
+  },
+);
+export type ContactPatch = Static<typeof ContactPatch>;
+
 export const ContactParams = Type.Object({ contactId: Uuid }, { additionalProperties: false });
 
 export const ContactListQuery = Type.Object(
@@ -64,5 +90,10 @@ export const ContactListQuery = Type.Object(
     email: Type.Optional(Type.String({ minLength: 1, maxLength: 254 })),
     ...pageQuery,
   },
+  { additionalProperties: false },
+);
+
+export const StoppedContactSchema = Type.Object(
+  { ended: Type.Array(EnrollmentSchema, { description: 'The live enrollments this request cancelled.' }) },
   { additionalProperties: false },
 );

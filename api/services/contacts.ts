@@ -3,16 +3,21 @@ import { Contact } from '../../db/entities/index.js';
 import { isValidTimeZone } from '../../workflows/send-window.js';
 import type { ServiceContext } from '../context.js';
 import { conflict, invalidField, notFound } from '../errors.js';
-import type { ContactInput } from '../schemas/contacts.js';
+import type { ContactInput, ContactPatch } from '../schemas/contacts.js';
+import { actOnAppliedTags, editContact, refuseActiveTagsOnNewContact, type TaggedContact } from './tags.js';
 
 export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
 }
 
-export async function createContact(ctx: ServiceContext, input: ContactInput): Promise<Contact> {
-  if (input.timeZone !== undefined && !isValidTimeZone(input.timeZone)) {
-    throw invalidField('/body/timeZone', `${input.timeZone} is not an IANA time zone`);
+function checkTimeZone(timeZone: string | null | undefined): void {
+  if (typeof timeZone === 'string' && !isValidTimeZone(timeZone)) {
+    throw invalidField('/body/timeZone', `${timeZone} is not an IANA time zone`);
   }
+}
+
+export async function createContact(ctx: ServiceContext, input: ContactInput): Promise<Contact> {
+  checkTimeZone(input.timeZone);
   const email = normalizeEmail(input.email);
   const existing = await ctx.em.findOne(Contact, { workspace: ctx.workspaceId, email });
   if (existing) {
@@ -46,4 +51,63 @@ export async function getContact(ctx: ServiceContext, contactId: string): Promis
   const contact = await ctx.em.findOne(Contact, { id: contactId, workspace: ctx.workspaceId });
   if (!contact) throw notFound('Contact', contactId);
   return contact;
+}
+
+/** POST /contacts: a new contact's tags count as applied, so they may trigger sequences (E6). */
+export async function createTaggedContact(ctx: ServiceContext, input: ContactInput): Promise<TaggedContact> {
+  await refuseActiveTagsOnNewContact(ctx, input.tags ?? []);
+  const contact = await createContact(ctx, input);
+  try {
+    return await actOnAppliedTags(ctx, contact.id, contact.tags);
+  } catch (error) {
+    // The caller gets an error, so a retry must create the contact again, not answer 409.
+    await forgetContactIfUnenrolled(ctx, contact.id);
+    throw error;
+  }
+}
+
+/** Deletes a contact no trigger got as far as enrolling (its audit events stay). */
+async function forgetContactIfUnenrolled(ctx: ServiceContext, contactId: string): Promise<void> {
+  await ctx.em
+    .fork()
+    .getConnection()
+    .execute(
+      'delete from contact where id = ? and not exists (select 1 from enrollment where contact_id = ?)',
+      [contactId, contactId],
+    );
+}
+
+/**
+ * PATCH: given fields replace, `attributes` merge key by key (null removes a key), `tags`
+ * replaces the set; tags it adds are applied (exits, then triggers).
+ */
+export async function updateContact(
+  ctx: ServiceContext,
+  contactId: string,
+  patch: ContactPatch,
+): Promise<TaggedContact> {
+  checkTimeZone(patch.timeZone);
+  return editContact(
+    ctx,
+    contactId,
+    (contact) => {
+      if (patch.name !== undefined) contact.name = patch.name;
+      if (patch.timeZone !== undefined) contact.timeZone = patch.timeZone;
+      if (patch.attributes) contact.attributes = mergeAttributes(contact.attributes, patch.attributes);
+      if (patch.tags) contact.tags = [...patch.tags];
+    },
+    '/body/tags',
+  );
+}
+
+function mergeAttributes(
+  current: Record<string, unknown>,
+  patch: Record<string, unknown>,
+): Record<string, unknown> {
+  const merged = { ...current };
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete merged[key];
+    else merged[key] = value;
+  }
+  return merged;
 }

@@ -90,9 +90,7 @@ export async function enrollContact(
         status: 'active',
         workflowId,
       });
-      if (sequence.activeTag && !contact.tags.includes(sequence.activeTag)) {
-        await tx.nativeUpdate(Contact, { id: contact.id }, { tags: [...contact.tags, sequence.activeTag] });
-      }
+      if (sequence.activeTag) await addActiveTag(tx, contact.id, sequence.activeTag);
       appendEvent(tx, eventFor(enrollment, 'enrollment.started', { generation }));
       await tx.flush(); // the unique index decides E10 here, before anything is started
       await holdEnrollmentStartLocks(tx, [enrollment.id]);
@@ -114,6 +112,18 @@ export async function enrollContact(
     }
     throw error;
   }
+}
+
+/** E11: appended in SQL, so tags written since `contact` was read are kept (no lost update). */
+async function addActiveTag(tx: EntityManager, contactId: string, tag: string): Promise<void> {
+  await tx
+    .getConnection()
+    .execute(
+      'update contact set tags = array_append(tags, ?), updated_at = now() where id = ? and not (? = any(tags))',
+      [tag, contactId, tag],
+      'all',
+      tx.getTransactionContext(),
+    );
 }
 
 export async function findLiveEnrollment(em: EntityManager, sequenceId: string, contactId: string) {

@@ -44,6 +44,11 @@ export function checkSettings(input: Partial<SequenceInput>): void {
     const problems = validateSendWindow(input.sendWindow);
     if (problems.length > 0) throw invalidField('/body/sendWindow', problems.join('; '));
   }
+  // A tag both starting and ending the sequence would make E6 and E11 fight over one event.
+  const both = (input.exitTags ?? []).filter((tag) => input.triggerTags?.includes(tag));
+  if (both.length > 0) {
+    throw invalidField('/body/exitTags', `${both.join(', ')} cannot be both a trigger tag and an exit tag`);
+  }
 }
 
 /** S1: a new sequence is a draft; it accepts no enrollments until published. */

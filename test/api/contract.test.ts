@@ -54,7 +54,7 @@ beforeAll(async () => {
   attacker = { apiKey: a.apiKey, revokedKey: revoked.json().key };
 
   const b = await world.workspace();
-  const contact = await world.contact({}, b.ctx);
+  const contact = await world.contact({ tags: ['lead'] }, b.ctx);
   const sequence = await world.publishedSequence({}, b.ctx);
   const enrolled = await apiClient(app, b.apiKey).post(`/sequences/${sequence.id}/enrollments`, {
     contactId: contact.id,
@@ -83,6 +83,7 @@ beforeAll(async () => {
     deliveryId: delivery.id,
     apiKeyId: bKey!.id,
     stepId: 'welcome', // a step of B's sequence: with B's sequence id, it must still be a 404
+    tag: 'lead', // a tag B's contact could carry: with B's contact id, it must still be a 404
   };
 }, 120_000);
 
