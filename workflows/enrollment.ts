@@ -75,6 +75,7 @@ export async function enrollmentWorkflow(input: EnrollmentInput): Promise<Enroll
   const { enrollmentId, generation } = input;
   const ref = { enrollmentId, generation };
   const progress: EnrollmentProgress = input.carried ?? startProgress(Date.now());
+  let plan: EnrollmentPlan | null = null;
   let planIsStale = false;
   let pending: PendingStep | null = null;
   let mirroredKey = '';
@@ -108,9 +109,9 @@ export async function enrollmentWorkflow(input: EnrollmentInput): Promise<Enroll
     if (progress.resentStepIds.includes(stepId) || progress.resendQueue.includes(stepId)) return;
     progress.resendQueue.push(stepId);
   });
-  setHandler(stateQuery, (): EnrollmentSnapshot => snapshot(input, progress, pending));
+  setHandler(stateQuery, (): EnrollmentSnapshot => snapshot(input, progress, pending, plan));
 
-  let plan = await loadPlan();
+  plan = await loadPlan();
 
   while (plan && !isEnding()) {
     if (workflowInfo().continueAsNewSuggested) {
@@ -360,6 +361,7 @@ function snapshot(
   input: EnrollmentInput,
   progress: EnrollmentProgress,
   pending: PendingStep | null,
+  plan: EnrollmentPlan | null,
 ): EnrollmentSnapshot {
   return {
     enrollmentId: input.enrollmentId,
@@ -372,6 +374,7 @@ function snapshot(
     resentStepIds: [...progress.resentStepIds],
     pendingResends: [...progress.resendQueue],
     pendingSkip: progress.skipRequested,
+    planVersion: plan?.version ?? null,
     nextStep:
       pending && !progress.ending
         ? {

@@ -57,19 +57,24 @@ export function toPlannedStep(step: StepDefinition): PlannedStep {
 }
 
 /**
- * S5: a contact continues with the step after the last one it was sent, in the (possibly
- * new) order, matched by step id. When that step was removed, the one done before it
- * counts, and so on; when none of the done steps remain, it starts from the first step
- * it has not done.
+ * S5: a contact continues with the step after the last one it was sent (or skipped), in the
+ * (possibly new) order, matched by step id; steps it already had are passed over, so a
+ * reorder never repeats an email. When that last step was removed, the one done before it
+ * counts, and so on; when none of the done steps remain, it starts from the first step it has
+ * not done.
  */
 export function nextStepIndex(steps: readonly PlannedStep[], doneStepIds: readonly string[]): number {
+  let from = 0;
   for (let i = doneStepIds.length - 1; i >= 0; i--) {
     const position = steps.findIndex((step) => step.id === doneStepIds[i]);
-    if (position >= 0) return position + 1;
+    if (position >= 0) {
+      from = position + 1;
+      break;
+    }
   }
   const done = new Set(doneStepIds);
-  const firstNotDone = steps.findIndex((step) => !done.has(step.id));
-  return firstNotDone < 0 ? steps.length : firstNotDone;
+  const next = steps.findIndex((step, index) => index >= from && !done.has(step.id));
+  return next < 0 ? steps.length : next;
 }
 
 /** S4: a step whose end date passed before it could be sent is skipped, not sent late. */

@@ -47,6 +47,8 @@ export interface EnrollmentSnapshot {
   doneStepIds: string[];
   sentStepIds: string[];
   resentStepIds: string[];
+  /** The live sequence version the enrollment follows (S5: moves on at each publish). */
+  planVersion: number | null;
   /** E9 requests accepted and not yet carried out. */
   pendingResends: string[];
   pendingSkip: string | null;

@@ -96,7 +96,10 @@ export async function resendStep(
   }
   const handle = ctx.temporal.client.workflow.getHandle(enrollment.workflowId);
   await handle.signal(resendStepSignal, { stepId });
-  const after = await readBack(handle, (state) => state.resentStepIds.includes(stepId));
+  const after = await readBack(
+    handle,
+    (state) => state.pendingResends.includes(stepId) || state.resentStepIds.includes(stepId),
+  );
   await record(ctx, enrollment, 'step.resend_requested', stepId);
   return { enrollmentId, stepId, status: after.resentStepIds.includes(stepId) ? 'resent' : 'accepted' };
 }
