@@ -367,7 +367,7 @@ function snapshot(
     enrollmentId: input.enrollmentId,
     generation: input.generation,
     status: statusOf(progress),
-    heldBy: [...progress.heldBy],
+    heldBy: progress.ending ? [] : [...progress.heldBy], // nothing is held once it has ended
     pausedAt: progress.pausedAtMs === null ? null : new Date(progress.pausedAtMs).toISOString(),
     doneStepIds: [...progress.doneStepIds],
     sentStepIds: [...progress.sentStepIds],
