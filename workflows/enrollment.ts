@@ -6,7 +6,7 @@
  */
 import {
   condition,
-  continueAsNew,
+  makeContinueAsNewFunc,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -114,8 +114,13 @@ export async function enrollmentWorkflow(input: EnrollmentInput): Promise<Enroll
   plan = await loadPlan();
 
   while (plan && !isEnding()) {
-    if (workflowInfo().continueAsNewSuggested) {
-      await continueAsNew<typeof enrollmentWorkflow>({ ...input, carried: progress });
+    if (shouldContinueAsNew(input)) {
+      // Everything the next run needs is in `progress`; search attributes and memo go along.
+      const { typedSearchAttributes, memo } = workflowInfo();
+      await makeContinueAsNewFunc<typeof enrollmentWorkflow>({ typedSearchAttributes, memo: memo ?? {} })({
+        ...input,
+        carried: progress,
+      });
     }
     if (planIsStale) {
       planIsStale = false;
@@ -277,6 +282,13 @@ export async function enrollmentWorkflow(input: EnrollmentInput): Promise<Enroll
       await bookkeeping.recordProgress({ ...ref, next });
     }
   }
+}
+
+/** DESIGN §4: long runs continue as new when Temporal suggests it (or, in tests, sooner). */
+function shouldContinueAsNew(input: EnrollmentInput): boolean {
+  const { continueAsNewSuggested, historyLength } = workflowInfo();
+  const limit = input.continueAsNewAfterEvents;
+  return continueAsNewSuggested || (limit !== undefined && historyLength >= limit);
 }
 
 /**

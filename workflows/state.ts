@@ -12,6 +12,11 @@ export interface EnrollmentInput {
   generation: number;
   /** Present when a run continues as new: the progress so far (DESIGN §4 long runs). */
   carried?: EnrollmentProgress;
+  /**
+   * Continue as new once the history has this many events, even before Temporal suggests it.
+   * Tests set it low to exercise continue-as-new; the API never sets it.
+   */
+  continueAsNewAfterEvents?: number;
 }
 
 /** Progress that must survive continue-as-new. Plain data: it is serialized into the next run. */

@@ -1,0 +1,120 @@
+/**
+ * DESIGN §4, long runs: an enrollment continues as new when its history grows, carrying
+ * everything (done steps, holds, queued resends, sequence revision) so that no signal and no
+ * step is lost or repeated. Forced early here through the workflow's test-only history limit.
+ */
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Enrollment } from '../../db/entities/index.js';
+import type { ServiceContext } from '../../api/context.js';
+import { pauseEnrollment, resumeEnrollment } from '../../api/services/enrollments.js';
+import { resendStep } from '../../api/services/enrollment-steps.js';
+import { pauseSequence, resumeSequence } from '../../api/services/sequence-changes.js';
+import type { enrollmentWorkflow } from '../../workflows/enrollment.js';
+import { enrollmentWorkflowId } from '../../workflows/ids.js';
+import { stateQuery } from '../../workflows/messages.js';
+import {
+  ContactEmailAttribute,
+  ContactIdAttribute,
+  EnrollmentStatusAttribute,
+  SequenceIdAttribute,
+} from '../../workflows/search-attributes.js';
+import { RecordingSender } from '../support/recording-sender.js';
+import { startTimeSkippingServer } from '../support/temporal.js';
+import { eventually } from '../support/wait.js';
+import { startWorld, type World } from '../support/world.js';
+
+let env: TestWorkflowEnvironment;
+let world: World;
+let sender: RecordingSender;
+
+beforeAll(async () => {
+  env = await startTimeSkippingServer();
+  sender = new RecordingSender(() => env.currentTimeMs());
+  world = await startWorld(env, sender);
+}, 120_000);
+
+afterAll(async () => {
+  await world?.close();
+  await env?.teardown();
+});
+
+const ctx = (): ServiceContext => ({ ...world.ctx, em: world.ctx.em.fork() });
+const STEP_IDS = ['s1', 's2', 's3', 's4', 's5', 's6'];
+
+test('§4: continue-as-new carries holds, queued resends and done steps: every step once, nothing lost', async () => {
+  const sequence = await world.publishedSequence({
+    steps: STEP_IDS.map((id, index) => ({
+      id,
+      name: id,
+      delay: index === 0 ? 'PT0S' : 'P1D',
+      subject: `Step ${id}`,
+      html: '<p>hi</p>',
+    })),
+  });
+  const contact = await world.contact();
+  // Started as the API does, but with a history limit low enough to continue as new often.
+  const em = world.db.orm.em.fork();
+  const enrollment = em.create(Enrollment, {
+    workspace: world.ctx.workspaceId,
+    sequence: sequence.id,
+    contact: contact.id,
+    generation: 1,
+    status: 'active',
+    workflowId: enrollmentWorkflowId(sequence.id, contact.id),
+  });
+  await em.flush();
+  const handle = await env.client.workflow.start<typeof enrollmentWorkflow>('enrollmentWorkflow', {
+    workflowId: enrollment.workflowId,
+    taskQueue: world.taskQueue,
+    args: [
+      {
+        enrollmentId: enrollment.id,
+        workspaceId: world.ctx.workspaceId,
+        sequenceId: sequence.id,
+        contactId: contact.id,
+        generation: 1,
+        continueAsNewAfterEvents: 20,
+      },
+    ],
+    typedSearchAttributes: [
+      { key: SequenceIdAttribute, value: sequence.id },
+      { key: ContactIdAttribute, value: contact.id },
+      { key: ContactEmailAttribute, value: contact.email },
+      { key: EnrollmentStatusAttribute, value: 'active' },
+    ],
+  });
+  const sends = () => sender.sends.filter((send) => send.email.to === contact.email);
+  const state = () => env.client.workflow.getHandle(enrollment.workflowId).query(stateQuery);
+  await eventually(async () => sends().length === 1, { what: 'step 1' });
+
+  await env.sleep('1 day');
+  await eventually(async () => sends().length === 2, { what: 'step 2' });
+  // Holds from both sources, a queued resend and a sequence revision, across new runs.
+  await pauseEnrollment(ctx(), enrollment.id);
+  await pauseSequence(ctx(), sequence.id);
+  await eventually(async () => (await state()).heldBy.length === 2, { what: 'both holds' });
+  await resendStep(ctx(), enrollment.id, 's1');
+  await env.sleep('5 days');
+  expect(sends()).toHaveLength(2);
+  await resumeEnrollment(ctx(), enrollment.id);
+  await eventually(async () => (await state()).heldBy.join() === 'sequence', {
+    what: 'the sequence hold only',
+  });
+  await env.sleep('1 day');
+  expect(sends()).toHaveLength(2); // still held by the sequence
+  await resumeSequence(ctx(), sequence.id);
+
+  const result = await env.client.workflow.getHandle(enrollment.workflowId).result();
+  expect(result).toMatchObject({ status: 'completed', doneStepIds: STEP_IDS });
+  const subjects = sends().map((send) => send.email.subject);
+  expect(subjects.sort()).toEqual([...STEP_IDS.map((id) => `Step ${id}`), 'Step s1'].sort());
+
+  // It did continue as new, and the latest run kept the attributes engineers search by.
+  const latest = await env.client.workflow.getHandle(enrollment.workflowId).describe();
+  expect(latest.runId).not.toBe(handle.firstExecutionRunId);
+  expect(latest.typedSearchAttributes.get(ContactEmailAttribute)).toBe(contact.email);
+  const first = await env.client.workflow
+    .getHandle(enrollment.workflowId, handle.firstExecutionRunId)
+    .describe();
+  expect(first.status.name).toBe('CONTINUED_AS_NEW');
+});
