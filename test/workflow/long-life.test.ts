@@ -4,20 +4,13 @@
  * step is lost or repeated. Forced early here through the workflow's test-only history limit.
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Enrollment } from '../../db/entities/index.js';
 import type { ServiceContext } from '../../api/context.js';
 import { pauseEnrollment, resumeEnrollment } from '../../api/services/enrollments.js';
 import { resendStep } from '../../api/services/enrollment-steps.js';
 import { pauseSequence, resumeSequence } from '../../api/services/sequence-changes.js';
-import type { enrollmentWorkflow } from '../../workflows/enrollment.js';
-import { enrollmentWorkflowId } from '../../workflows/ids.js';
 import { stateQuery } from '../../workflows/messages.js';
-import {
-  ContactEmailAttribute,
-  ContactIdAttribute,
-  EnrollmentStatusAttribute,
-  SequenceIdAttribute,
-} from '../../workflows/search-attributes.js';
+import { ContactEmailAttribute } from '../../workflows/search-attributes.js';
+import { startEnrollmentWith } from '../support/manual-start.js';
 import { RecordingSender } from '../support/recording-sender.js';
 import { startTimeSkippingServer } from '../support/temporal.js';
 import { eventually } from '../support/wait.js';
@@ -53,35 +46,8 @@ test('§4: continue-as-new carries holds, queued resends and done steps: every s
   });
   const contact = await world.contact();
   // Started as the API does, but with a history limit low enough to continue as new often.
-  const em = world.db.orm.em.fork();
-  const enrollment = em.create(Enrollment, {
-    workspace: world.ctx.workspaceId,
-    sequence: sequence.id,
-    contact: contact.id,
-    generation: 1,
-    status: 'active',
-    workflowId: enrollmentWorkflowId(sequence.id, contact.id),
-  });
-  await em.flush();
-  const handle = await env.client.workflow.start<typeof enrollmentWorkflow>('enrollmentWorkflow', {
-    workflowId: enrollment.workflowId,
-    taskQueue: world.taskQueue,
-    args: [
-      {
-        enrollmentId: enrollment.id,
-        workspaceId: world.ctx.workspaceId,
-        sequenceId: sequence.id,
-        contactId: contact.id,
-        generation: 1,
-        continueAsNewAfterEvents: 20,
-      },
-    ],
-    typedSearchAttributes: [
-      { key: SequenceIdAttribute, value: sequence.id },
-      { key: ContactIdAttribute, value: contact.id },
-      { key: ContactEmailAttribute, value: contact.email },
-      { key: EnrollmentStatusAttribute, value: 'active' },
-    ],
+  const { enrollment, handle } = await startEnrollmentWith(world, sequence, contact, {
+    continueAsNewAfterEvents: 20,
   });
   const sends = () => sender.sends.filter((send) => send.email.to === contact.email);
   const state = () => env.client.workflow.getHandle(enrollment.workflowId).query(stateQuery);
