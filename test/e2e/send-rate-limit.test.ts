@@ -6,6 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Delivery } from '../../db/entities/index.js';
+import { pauseSequence, resumeSequence, updateSequence } from '../../api/services/sequence-changes.js';
+import { publishSequence } from '../../api/services/sequences.js';
 import { startFakeResend, type FakeResend } from '../fakes/resend-fake.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { startDrill, type Drill } from '../support/drill.js';
@@ -82,4 +84,33 @@ test('D5: sends from two workers together stay under the provider rate limit: no
     `D5 drill: ${CONTACTS} sends in ${spanSeconds.toFixed(1)} s at a limit of ${SEND_RATE}/s ` +
       `(${((CONTACTS - 1) / spanSeconds).toFixed(2)}/s observed)`,
   );
+}, 180_000);
+
+test('S4: a resumed sequence drains its overdue steps at the provider rate, never as a flood: no 429, each email once', async () => {
+  const step = {
+    id: 'news',
+    name: 'News',
+    subject: 'News for {{ contact.first_name }}',
+    html: '<p>News</p>',
+  };
+  const sequenceId = await drill.sequence([{ ...step, delay: 'PT1H' }], 'Drain');
+  await drill.enrollMany(sequenceId, CONTACTS, 'drain');
+  await pauseSequence(drill.ctx(), sequenceId);
+  // While paused, the step is made due at enrollment (S5): every contact is now overdue, held.
+  await updateSequence(drill.ctx(), sequenceId, { steps: [{ ...step, delay: 'PT0S' }] });
+  await publishSequence(drill.ctx(), sequenceId);
+  const sent = () => db.orm.em.fork().count(Delivery, { sequence: sequenceId, status: 'sent' });
+  expect(await sent()).toBe(0);
+
+  const before = fake.stats();
+  await resumeSequence(drill.ctx(), sequenceId);
+  await eventually(async () => (await sent()) === CONTACTS, {
+    timeoutMs: 60_000,
+    what: `${CONTACTS} overdue sends after the resume`,
+    detail: () => JSON.stringify(fake.stats()),
+  });
+  const after = fake.stats();
+  expect(after.byStatus['429'] ?? 0).toBe(before.byStatus['429'] ?? 0); // the provider never pushed back
+  expect(after.deliveries - before.deliveries).toBe(CONTACTS);
+  expect(after.duplicates.idempotencyKeys).toBe(0);
 }, 180_000);
