@@ -14,6 +14,7 @@ import {
   type SequenceFanOutResult,
 } from '../workflows/fanout-types.js';
 import { cancelSignal, pauseSignal, resumeSignal, sequenceChangedSignal } from '../workflows/messages.js';
+import { sequenceFanOutWorkflowId } from '../workflows/ids.js';
 import { SequenceIdAttribute } from '../workflows/search-attributes.js';
 import type { FanOutDeps } from './deps.js';
 
@@ -100,10 +101,12 @@ async function ignoringEnded(call: () => Promise<void>): Promise<boolean> {
 }
 
 /**
- * S6 purge: the sequence's rows are gone already; this erases its enrollments' workflow
- * histories too (contact emails live in their search attributes), found through visibility.
- * Deleting a running workflow terminates it. Visibility lags a little behind deletions, so
- * it lists again until nothing of the sequence is left.
+ * S6 purge: the sequence's rows are gone already; this erases its workflow histories too:
+ * every run of its enrollments (contact emails live in their search attributes), found
+ * through visibility, and its earlier fan-outs, found by id. Deleting a running workflow
+ * terminates it. A run whose deletion the server has accepted may stay listed for a while
+ * (the server deletes it in the background), so it is asked once; listing stops when a
+ * whole pass finds nothing new.
  */
 async function purgeWorkflowHistories(
   deps: FanOutDeps,
@@ -113,31 +116,53 @@ async function purgeWorkflowHistories(
 ): Promise<SequenceFanOutResult> {
   const client = deps.temporal;
   const namespace = client.options.namespace;
-  const query = `${SequenceIdAttribute.name} = "${input.sequenceId}"`;
   const limit = pLimit(deps.fanOutConcurrency);
-  for (let round = 0; round < 20; round++) {
-    const runs: { workflowId: string; runId: string }[] = [];
+  const asked = new Set<string>();
+  /** True once deleted (or deleting); false when there was nothing to delete. */
+  const erase = (workflowExecution: { workflowId: string; runId?: string }) =>
+    limit(async () => {
+      try {
+        await client.workflowService.deleteWorkflowExecution({ namespace, workflowExecution });
+        return true;
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+        return false;
+      }
+    });
+
+  const query = `${SequenceIdAttribute.name} = "${input.sequenceId}"`;
+  for (let pass = 0; ; pass++) {
+    let found = 0;
+    let page: Promise<void>[] = [];
+    const count = async (erased: Promise<boolean>) => {
+      if (await erased) position.reached += 1;
+      else position.gone += 1;
+    };
     for await (const run of client.workflow.list({ query, pageSize: PAGE_SIZE })) {
-      runs.push({ workflowId: run.workflowId, runId: run.runId });
-      if (runs.length >= PAGE_SIZE) break;
+      if (asked.has(run.runId)) continue;
+      asked.add(run.runId);
+      found += 1;
+      page.push(count(erase({ workflowId: run.workflowId, runId: run.runId })));
+      if (page.length >= PAGE_SIZE) {
+        await Promise.all(page);
+        page = [];
+        context.heartbeat(position);
+      }
     }
-    if (runs.length === 0) break;
-    await Promise.all(
-      runs.map((execution) =>
-        limit(async () => {
-          try {
-            await client.workflowService.deleteWorkflowExecution({ namespace, workflowExecution: execution });
-            position.reached += 1;
-          } catch (error) {
-            if (!isNotFound(error)) throw error;
-            position.gone += 1;
-          }
-        }),
-      ),
-    );
+    await Promise.all(page);
     context.heartbeat(position);
-    await new Promise((resolve) => setTimeout(resolve, 500)); // let visibility catch up
+    // Once more after a pause: a run that continued as new meanwhile, or one visibility
+    // had not shown yet, turns up in the next pass.
+    if (found === 0 && pass > 0) break;
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
   }
+
+  // The sequence's earlier fan-outs (one workflow id per revision; not every revision has one).
+  const self = context.info.workflowExecution?.workflowId;
+  const fanOuts = Array.from({ length: input.revision }, (_, i) =>
+    sequenceFanOutWorkflowId(input.sequenceId, i + 1),
+  ).filter((workflowId) => workflowId !== self);
+  await Promise.all(fanOuts.map((workflowId) => erase({ workflowId })));
   return { reached: position.reached, gone: position.gone };
 }
 

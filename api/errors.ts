@@ -81,11 +81,46 @@ export interface ValidationIssue {
   instancePath: string;
   message?: string;
   params?: Record<string, unknown>;
+  keyword?: string;
+  schemaPath?: string;
 }
+
+/**
+ * A value that matches no branch of a union (`anyOf`) gets errors from every branch. The
+ * branch it came closest to (fewest errors; the first on a tie) goes first, so `field` names
+ * what to fix: `{ "all": false }` is about `all`, not a missing `contactIds`.
+ */
+export function closestBranchFirst<T extends ValidationIssue>(issues: T[]): T[] {
+  const union = issues.find((issue) => issue.keyword === 'anyOf' && issue.schemaPath);
+  if (!union) return issues;
+  const prefix = `${union.schemaPath}/`;
+  const branchOf = (issue: T) =>
+    issue.schemaPath?.startsWith(prefix) ? Number(issue.schemaPath.slice(prefix.length).split('/')[0]) : null;
+  const counts = new Map<number, number>();
+  for (const issue of issues) {
+    const branch = branchOf(issue);
+    if (branch !== null) counts.set(branch, (counts.get(branch) ?? 0) + 1);
+  }
+  const closest = [...counts].sort(([a, x], [b, y]) => x - y || a - b)[0]?.[0];
+  if (closest === undefined) return issues;
+  // The union's own errors, closest branch first, where the first of them was.
+  const inUnion = issues.filter((issue) => branchOf(issue) !== null);
+  const reordered = [
+    ...inUnion.filter((issue) => branchOf(issue) === closest),
+    ...inUnion.filter((issue) => branchOf(issue) !== closest),
+  ];
+  const at = issues.indexOf(inUnion[0]!);
+  const others = issues.filter((issue) => branchOf(issue) === null);
+  return [...others.slice(0, at), ...reordered, ...others.slice(at)];
+}
+
+/** Fastify's names for the parts of a request, as fields name them (`/query/cursor`). */
+const PART_NAMES: Record<string, string> = { querystring: 'query' };
 
 /** `/body/steps/0/subject` style pointers naming the offending field (`context` may be a path). */
 export function fieldOf(issue: ValidationIssue, context: string | undefined): string {
-  const base = `/${context ?? 'body'}${issue.instancePath}`;
+  const part = context ?? 'body';
+  const base = `/${PART_NAMES[part] ?? part}${issue.instancePath}`;
   const missing = issue.params?.missingProperty ?? issue.params?.additionalProperty;
   return typeof missing === 'string' ? `${base}/${missing}` : base;
 }
@@ -109,8 +144,8 @@ export function registerProblemHandler(
         });
     }
     if (error.validation) {
-      const errors = error.validation.map((issue) => ({
-        field: fieldOf(issue as ValidationIssue, error.validationContext),
+      const errors = closestBranchFirst(error.validation as ValidationIssue[]).map((issue) => ({
+        field: fieldOf(issue, error.validationContext),
         message: issue.message ?? 'is invalid',
       }));
       return reply

@@ -32,7 +32,10 @@ export interface StepRequest {
 export const pauseSignal = defineSignal<[PauseRequest]>('pause');
 export const resumeSignal = defineSignal<[ResumeRequest]>('resume');
 export const cancelSignal = defineSignal<[CancelRequest]>('cancel');
-/** The live sequence changed (publish, window, delete): re-load the plan and re-plan (S5). */
+/**
+ * The live sequence changed (publish, window, delete: S5), or the contact's time zone (T1):
+ * re-load the plan and re-plan.
+ */
 export const sequenceChangedSignal = defineSignal('sequenceChanged');
 /** E9: skip the pending step (when it is still the one named) and continue with the next. */
 export const skipStepSignal = defineSignal<[StepRequest]>('skipStep');

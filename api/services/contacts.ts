@@ -1,5 +1,7 @@
 import { UniqueConstraintViolationException } from '@mikro-orm/postgresql';
-import { Contact } from '../../db/entities/index.js';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { Contact, Enrollment, LIVE_ENROLLMENT_STATUSES } from '../../db/entities/index.js';
+import { sequenceChangedSignal } from '../../workflows/messages.js';
 import { isValidTimeZone } from '../../workflows/send-window.js';
 import type { ServiceContext } from '../context.js';
 import { conflict, invalidField, notFound } from '../errors.js';
@@ -79,7 +81,8 @@ async function forgetContactIfUnenrolled(ctx: ServiceContext, contactId: string)
 
 /**
  * PATCH: given fields replace, `attributes` merge key by key (null removes a key), `tags`
- * replaces the set; tags it adds are applied (exits, then triggers).
+ * replaces the set; tags it adds are applied (exits, then triggers). A `timeZone` re-plans
+ * the contact's live enrollments (T1).
  */
 export async function updateContact(
   ctx: ServiceContext,
@@ -87,7 +90,7 @@ export async function updateContact(
   patch: ContactPatch,
 ): Promise<TaggedContact> {
   checkTimeZone(patch.timeZone);
-  return editContact(
+  const updated = await editContact(
     ctx,
     contactId,
     (contact) => {
@@ -97,6 +100,34 @@ export async function updateContact(
       if (patch.tags) contact.tags = [...patch.tags];
     },
     '/body/tags',
+  );
+  // Whether or not the zone changed: a retry of a request that failed here finishes the job.
+  if (patch.timeZone !== undefined) await replanLiveEnrollments(ctx, contactId);
+  return updated;
+}
+
+/**
+ * T1: send windows are evaluated in the contact's time zone, so after a change of zone every
+ * live enrollment re-loads its plan and recomputes its pending send time (after the commit:
+ * the workflows read the committed contact).
+ */
+async function replanLiveEnrollments(ctx: ServiceContext, contactId: string): Promise<void> {
+  const live = await ctx.em
+    .fork()
+    .find(
+      Enrollment,
+      { contact: contactId, workspace: ctx.workspaceId, status: { $in: [...LIVE_ENROLLMENT_STATUSES] } },
+      { fields: ['workflowId'] },
+    );
+  await Promise.all(
+    live.map(async ({ workflowId }) => {
+      try {
+        await ctx.temporal.client.workflow.getHandle(workflowId).signal(sequenceChangedSignal);
+      } catch (error) {
+        // Ended meanwhile: nothing left to plan.
+        if (!(error instanceof WorkflowNotFoundError)) throw error;
+      }
+    }),
   );
 }
 

@@ -1,5 +1,5 @@
 /** Starting an enrollment's workflow: one definition for single and bulk enrollment. */
-import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import { WorkflowNotFoundError, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import type { enrollmentWorkflow } from '../../workflows/enrollment.js';
 import { enrollmentWorkflowId } from '../../workflows/ids.js';
 import {
@@ -25,10 +25,22 @@ export interface NewEnrollment {
  * transaction (holding its start lock, db/enrollment-start-lock.ts). The conflict policy
  * returns a still-running workflow instead of failing (E2/E10 are decided by the database).
  */
-export function startEnrollmentWorkflow(
+export async function startEnrollmentWorkflow(
   temporal: TemporalAccess,
   enrollment: NewEnrollment,
 ): Promise<WorkflowHandleWithFirstExecutionRunId<typeof enrollmentWorkflow>> {
+  try {
+    return await start(temporal, enrollment);
+  } catch (error) {
+    // A run to be replaced that completes at that very moment fails the start as "not found"
+    // (seen on the time-skipping test server); the id is free then, so start again.
+    if (enrollment.generation > 1 && error instanceof WorkflowNotFoundError)
+      return start(temporal, enrollment);
+    throw error;
+  }
+}
+
+function start(temporal: TemporalAccess, enrollment: NewEnrollment) {
   const { sequence, contact, generation, enrollmentId } = enrollment;
   return temporal.client.workflow.start<typeof enrollmentWorkflow>('enrollmentWorkflow', {
     workflowId: enrollmentWorkflowId(sequence.id, contact.id),

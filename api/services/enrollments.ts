@@ -46,7 +46,7 @@ export async function enrollContact(
       'Sequence is a draft',
       'Publish the sequence before enrolling contacts (S1).',
       {
-        field: '/sequenceId',
+        field: '/params/sequenceId',
       },
     );
   }
@@ -58,7 +58,7 @@ export async function enrollContact(
       'Sequence is paused',
       'A paused sequence accepts no new enrollments (S3).',
       {
-        field: '/sequenceId',
+        field: '/params/sequenceId',
       },
     );
   }

@@ -40,6 +40,11 @@ export function updateSequence(ctx: ServiceContext, sequenceId: string, input: S
   checkSettings(input);
   const draftSteps = input.steps ? toStepDefinitions(input.steps) : null;
   return changeSequence(ctx, sequenceId, async (sequence, tx) => {
+    // E11: the tag lists as they will be (stored, overridden by the patch) must not overlap.
+    checkSettings(
+      { triggerTags: sequence.triggerTags, exitTags: sequence.exitTags, ...input },
+      input.exitTags !== undefined ? '/body/exitTags' : '/body/triggerTags',
+    );
     if (draftSteps) sequence.draftSteps = draftSteps;
     if (input.name !== undefined) sequence.name = input.name;
     if (input.triggerTags !== undefined) sequence.triggerTags = input.triggerTags;

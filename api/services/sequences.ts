@@ -36,7 +36,8 @@ export function toStepDefinitions(steps: StepInput[]): StepDefinition[] {
   });
 }
 
-export function checkSettings(input: Partial<SequenceInput>): void {
+/** `overlapField` names the tag list to blame for an overlap: the one the request changed. */
+export function checkSettings(input: Partial<SequenceInput>, overlapField = '/body/exitTags'): void {
   if (input.timeZone !== undefined && !isValidTimeZone(input.timeZone)) {
     throw invalidField('/body/timeZone', `${input.timeZone} is not an IANA time zone`);
   }
@@ -47,7 +48,7 @@ export function checkSettings(input: Partial<SequenceInput>): void {
   // A tag both starting and ending the sequence would make E6 and E11 fight over one event.
   const both = (input.exitTags ?? []).filter((tag) => input.triggerTags?.includes(tag));
   if (both.length > 0) {
-    throw invalidField('/body/exitTags', `${both.join(', ')} cannot be both a trigger tag and an exit tag`);
+    throw invalidField(overlapField, `${both.join(', ')} cannot be both a trigger tag and an exit tag`);
   }
 }
 

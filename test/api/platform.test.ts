@@ -399,9 +399,9 @@ describe('hostile input', () => {
 
   test('unknown query parameters, bad cursors and malformed ids are 400 problems naming the field', async () => {
     const client = apiClient(app, world.apiKey);
-    expectProblem(await client.get('/contacts?colour=blue'), 400, '/querystring/colour');
+    expectProblem(await client.get('/contacts?colour=blue'), 400, '/query/colour');
     expectProblem(await client.get('/contacts?cursor=bm90LWEtY3Vyc29y'), 400, '/query/cursor');
-    expectProblem(await client.get('/contacts?limit=0'), 400, '/querystring/limit');
+    expectProblem(await client.get('/contacts?limit=0'), 400, '/query/limit');
     expectProblem(await client.get('/enrollments?status=sleeping'), 400);
     expectProblem(await client.get('/enrollments/not-a-uuid'), 400, '/params/enrollmentId');
   });
