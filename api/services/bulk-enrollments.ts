@@ -31,7 +31,7 @@ import type { ContactInput } from '../schemas/contacts.js';
 import { compileStrict } from '../validation.js';
 import { findNulCharacter } from '../http/nul-characters.js';
 import { startEnrollmentWorkflow } from './enrollment-workflows.js';
-import { normalizeEmail } from './contacts.js';
+import { normalizeEmail, replanLiveEnrollments } from './contacts.js';
 
 export interface BulkTuning {
   /** Enrollments inserted per transaction (each holds this many advisory locks). */
@@ -271,6 +271,12 @@ export async function bulkEnroll(
       }),
     ),
   );
+
+  // T1: an existing contact given a time zone re-plans its live enrollments elsewhere.
+  const rezoned = byEmail
+    .filter(({ input, email }) => input.timeZone !== undefined && upserted.get(email)?.created === false)
+    .map(({ email }) => upserted.get(email)!.id);
+  await replanLiveEnrollments(ctx, rezoned, sequence.id);
 
   const summary = { enrolled: 0, alreadyActive: 0, ineligible: 0, invalid: 0, failed: 0 };
   for (const result of results) {

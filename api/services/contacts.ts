@@ -1,3 +1,4 @@
+import pLimit from 'p-limit';
 import { UniqueConstraintViolationException } from '@mikro-orm/postgresql';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { Contact, Enrollment, LIVE_ENROLLMENT_STATUSES } from '../../db/entities/index.js';
@@ -102,34 +103,47 @@ export async function updateContact(
     '/body/tags',
   );
   // Whether or not the zone changed: a retry of a request that failed here finishes the job.
-  if (patch.timeZone !== undefined) await replanLiveEnrollments(ctx, contactId);
+  if (patch.timeZone !== undefined) await replanLiveEnrollments(ctx, [contactId]);
   return updated;
 }
 
 /**
  * T1: send windows are evaluated in the contact's time zone, so after a change of zone every
  * live enrollment re-loads its plan and recomputes its pending send time (after the commit:
- * the workflows read the committed contact).
+ * the workflows read the committed contact). `exceptSequenceId`: enrollments just started
+ * there read the new zone anyway.
  */
-async function replanLiveEnrollments(ctx: ServiceContext, contactId: string): Promise<void> {
-  const live = await ctx.em
-    .fork()
-    .find(
-      Enrollment,
-      { contact: contactId, workspace: ctx.workspaceId, status: { $in: [...LIVE_ENROLLMENT_STATUSES] } },
-      { fields: ['workflowId'] },
-    );
+export async function replanLiveEnrollments(
+  ctx: ServiceContext,
+  contactIds: string[],
+  exceptSequenceId?: string,
+): Promise<void> {
+  if (contactIds.length === 0) return;
+  const live = await ctx.em.fork().find(
+    Enrollment,
+    {
+      contact: { $in: contactIds },
+      workspace: ctx.workspaceId,
+      status: { $in: [...LIVE_ENROLLMENT_STATUSES] },
+      ...(exceptSequenceId ? { sequence: { $ne: exceptSequenceId } } : {}),
+    },
+    { fields: ['workflowId'] },
+  );
+  const limit = pLimit(REPLAN_CONCURRENCY);
   await Promise.all(
-    live.map(async ({ workflowId }) => {
-      try {
-        await ctx.temporal.client.workflow.getHandle(workflowId).signal(sequenceChangedSignal);
-      } catch (error) {
-        // Ended meanwhile: nothing left to plan.
-        if (!(error instanceof WorkflowNotFoundError)) throw error;
-      }
-    }),
+    live.map(({ workflowId }) =>
+      limit(async () => {
+        try {
+          await ctx.temporal.client.workflow.getHandle(workflowId).signal(sequenceChangedSignal);
+        } catch (error) {
+          // Ended meanwhile: nothing left to plan.
+          if (!(error instanceof WorkflowNotFoundError)) throw error;
+        }
+      }),
+    ),
   );
 }
+const REPLAN_CONCURRENCY = 50;
 
 function mergeAttributes(
   current: Record<string, unknown>,

@@ -640,34 +640,51 @@ describe('bad input to the lifecycle routes', () => {
 });
 
 describe('T1: the contact time zone', () => {
-  test("T1: changing a contact's time zone re-plans its live enrollments at once: the pending step moves to the new zone's send window", async () => {
-    const ws = await workspace();
-    // A one-hour window that is closed now in Tokyo and in New York: the first step waits for it.
-    const tokyoNow = DateTime.now().setZone('Asia/Tokyo').hour;
-    const hour = (tokyoNow + 12) % 24;
-    const hh = (h: number) => `${String(h % 24).padStart(2, '0')}:00`;
+  /** An enrollment in Tokyo waiting for a one-hour window that is closed now in Tokyo and New York. */
+  async function waitingInTokyo(ws: Awaited<ReturnType<typeof workspace>>) {
+    const hour = (DateTime.now().setZone('Asia/Tokyo').hour + 12) % 24;
     const sequence = await ws.published({
       sendWindow: { days: [1, 2, 3, 4, 5, 6, 7], start: hh(hour), end: hh(hour + 1) },
       steps: [step('only', { delay: 'PT0S' })],
     });
     const contact = await ws.contact({ timeZone: 'Asia/Tokyo' });
     const enrollment = await ws.enroll(sequence.id, contact.id);
-    const localSendAt = (s: EnrollmentSnapshot, zone: string) =>
-      DateTime.fromISO(s.nextStep!.sendAt).setZone(zone).toFormat('HH:mm');
     const before = await stateOf(enrollment.workflowId, 'planned', (s) => s.nextStep?.id === 'only');
     expect(localSendAt(before, 'Asia/Tokyo')).toBe(hh(hour));
+    /** Checks the pending step moved to the same local hour in New York, its due time unchanged. */
+    const movedToNewYork = async () => {
+      const after = await stateOf(
+        enrollment.workflowId,
+        'the send time moved to New York',
+        (s) => s.nextStep !== null && s.nextStep.sendAt !== before.nextStep!.sendAt,
+      );
+      expect(localSendAt(after, 'America/New_York')).toBe(hh(hour));
+      expect(after.nextStep!.dueAt).toBe(before.nextStep!.dueAt); // the due time itself does not move
+      expect(sendsTo(contact.email)).toHaveLength(0);
+      await ws.client.post(`/enrollments/${enrollment.id}/cancel`);
+    };
+    return { contact, movedToNewYork };
+  }
+  const hh = (h: number) => `${String(h % 24).padStart(2, '0')}:00`;
+  const localSendAt = (s: EnrollmentSnapshot, zone: string) =>
+    DateTime.fromISO(s.nextStep!.sendAt).setZone(zone).toFormat('HH:mm');
 
+  test("T1: changing a contact's time zone re-plans its live enrollments at once: the pending step moves to the new zone's send window", async () => {
+    const ws = await workspace();
+    const { contact, movedToNewYork } = await waitingInTokyo(ws);
     const patched = await ws.patch(`/contacts/${contact.id}`, { timeZone: 'America/New_York' });
     expect(patched.statusCode).toBe(200);
+    await movedToNewYork();
+  });
 
-    const after = await stateOf(
-      enrollment.workflowId,
-      'the send time moved to New York',
-      (s) => s.nextStep !== null && s.nextStep.sendAt !== before.nextStep!.sendAt,
-    );
-    expect(localSendAt(after, 'America/New_York')).toBe(hh(hour));
-    expect(after.nextStep!.dueAt).toBe(before.nextStep!.dueAt); // the due time itself does not move
-    expect(sendsTo(contact.email)).toHaveLength(0);
-    await ws.client.post(`/enrollments/${enrollment.id}/cancel`);
+  test("T1: bulk enrollment that changes an existing contact's time zone re-plans its enrollments in other sequences", async () => {
+    const ws = await workspace();
+    const { contact, movedToNewYork } = await waitingInTokyo(ws);
+    const other = await ws.published({ steps: [step('later', { delay: 'P30D' })] });
+    const bulk = await ws.client.post(`/sequences/${other.id}/enrollments/bulk`, {
+      contacts: [{ email: contact.email, timeZone: 'America/New_York' }],
+    });
+    expect(bulk.json().results[0]).toMatchObject({ status: 'enrolled', contactCreated: false });
+    await movedToNewYork();
   });
 });
