@@ -3,40 +3,20 @@
  * Temporal server: schemas, problem responses, and the enrollment routes.
  */
 import type { LightMyRequestResponse } from 'fastify';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { buildApp } from '../../api/app.js';
 import { Contact, Enrollment, Sequence } from '../../db/entities/index.js';
+import { useApiWorld } from '../support/use-world.js';
 import { RecordingSender } from '../support/recording-sender.js';
-import { startTimeSkippingServer } from '../support/temporal.js';
 import { eventually } from '../support/wait.js';
-import { silentLogger, startWorld, threeSteps, type World } from '../support/world.js';
+import { threeSteps } from '../support/world.js';
 
-let env: TestWorkflowEnvironment;
-let world: World;
-let app: Awaited<ReturnType<typeof buildApp>>;
 const sender = new RecordingSender();
+const api = useApiWorld({ sender });
 
-beforeAll(async () => {
-  env = await startTimeSkippingServer();
-  world = await startWorld(env, sender);
-  app = await buildApp({
-    orm: world.db.orm,
-    temporal: { client: env.client, taskQueue: world.taskQueue },
-    logger: silentLogger,
-  });
-}, 120_000);
-
-afterAll(async () => {
-  await app?.close();
-  await world?.close();
-  await env?.teardown();
-});
-
-const auth = () => ({ authorization: `Bearer ${world.apiKey}` });
+const auth = () => ({ authorization: `Bearer ${api.world.apiKey}` });
 const post = (url: string, payload?: object): Promise<LightMyRequestResponse> =>
-  app.inject({ method: 'POST', url, headers: auth(), ...(payload === undefined ? {} : { payload }) });
+  api.app.inject({ method: 'POST', url, headers: auth(), ...(payload === undefined ? {} : { payload }) });
 const get = (url: string): Promise<LightMyRequestResponse> =>
-  app.inject({ method: 'GET', url, headers: auth() });
+  api.app.inject({ method: 'GET', url, headers: auth() });
 
 function expectProblem(response: LightMyRequestResponse, status: number, field?: string) {
   expect(response.statusCode).toBe(status);
@@ -86,7 +66,7 @@ describe('contacts', () => {
     await createContact('twice@example.com');
     const again = await post('/contacts', { email: 'TWICE@example.com' });
     expectProblem(again, 409, '/body/email');
-    const rows = await world.db.orm.em.fork().find(Contact, { email: 'twice@example.com' });
+    const rows = await api.world.db.orm.em.fork().find(Contact, { email: 'twice@example.com' });
     expect(rows).toHaveLength(1);
   });
 
@@ -97,9 +77,9 @@ describe('contacts', () => {
     [{ email: 'a@example.com', tags: 'lead' }, '/body/tags'],
     [{ email: 'a@example.com', favouriteColour: 'blue' }, '/body/favouriteColour'],
   ])('bad input %j is a 400 problem naming %s and writes nothing', async (payload, field) => {
-    const before = await world.db.orm.em.fork().count(Contact, {});
+    const before = await api.world.db.orm.em.fork().count(Contact, {});
     expectProblem(await post('/contacts', payload), 400, field);
-    expect(await world.db.orm.em.fork().count(Contact, {})).toBe(before);
+    expect(await api.world.db.orm.em.fork().count(Contact, {})).toBe(before);
   });
 
   test('unknown and malformed ids are 404 and 400 problems', async () => {
@@ -108,12 +88,12 @@ describe('contacts', () => {
   });
 
   test('requests without a valid API key are 401', async () => {
-    const missing = await app.inject({
+    const missing = await api.app.inject({
       method: 'GET',
       url: '/contacts/00000000-0000-4000-8000-000000000000',
     });
     expectProblem(missing, 401);
-    const wrong = await app.inject({
+    const wrong = await api.app.inject({
       method: 'POST',
       url: '/contacts',
       headers: { authorization: 'Bearer nudge_wrong' },
@@ -123,7 +103,7 @@ describe('contacts', () => {
   });
 
   test('malformed JSON is a 400 problem', async () => {
-    const response = await app.inject({
+    const response = await api.app.inject({
       method: 'POST',
       url: '/contacts',
       headers: { ...auth(), 'content-type': 'application/json' },
@@ -146,7 +126,7 @@ describe('sequences', () => {
     const contact = await createContact();
     const enroll = await post(`/sequences/${created.json().id}/enrollments`, { contactId: contact.id });
     expectProblem(enroll, 409);
-    expect(await world.db.orm.em.fork().count(Enrollment, { sequence: created.json().id })).toBe(0);
+    expect(await api.world.db.orm.em.fork().count(Enrollment, { sequence: created.json().id })).toBe(0);
   });
 
   test('S2: publishing makes the draft a live version', async () => {
@@ -172,7 +152,7 @@ describe('sequences', () => {
     );
     expect(problem.stepId).toBe('oops');
     expect(problem.detail).toContain("Step 1 'Oops'");
-    const row = await world.db.orm.em.fork().findOneOrFail(Sequence, broken.json().id);
+    const row = await api.world.db.orm.em.fork().findOneOrFail(Sequence, broken.json().id);
     expect(row).toMatchObject({ status: 'draft', liveVersion: null });
   });
 
@@ -199,9 +179,9 @@ describe('sequences', () => {
       '/body/steps/1/id',
     ],
   ])('bad sequence %j is a 400 problem naming %s', async (payload, field) => {
-    const before = await world.db.orm.em.fork().count(Sequence, {});
+    const before = await api.world.db.orm.em.fork().count(Sequence, {});
     expectProblem(await post('/sequences', payload), 400, field);
-    expect(await world.db.orm.em.fork().count(Sequence, {})).toBe(before);
+    expect(await api.world.db.orm.em.fork().count(Sequence, {})).toBe(before);
   });
 });
 
@@ -252,7 +232,7 @@ describe('enrollments', () => {
     expect(ids.size).toBe(1);
     expect(responses.filter((r) => r.statusCode === 201)).toHaveLength(1);
     expect(
-      await world.db.orm.em.fork().count(Enrollment, { sequence: sequence.id, contact: contact.id }),
+      await api.world.db.orm.em.fork().count(Enrollment, { sequence: sequence.id, contact: contact.id }),
     ).toBe(1);
   });
 
@@ -278,11 +258,13 @@ describe('enrollments', () => {
   test('E12: a suppressed contact is refused and recorded as ineligible', async () => {
     const sequence = await createPublishedSequence();
     const contact = await createContact();
-    await world.db.orm.em.fork().nativeUpdate(Contact, { id: contact.id }, { suppression: 'unsubscribed' });
+    await api.world.db.orm.em
+      .fork()
+      .nativeUpdate(Contact, { id: contact.id }, { suppression: 'unsubscribed' });
     const refused = await post(`/sequences/${sequence.id}/enrollments`, { contactId: contact.id });
     const problem = expectProblem(refused, 422, '/body/contactId');
     expect(problem.reason).toBe('contact_unsubscribed');
-    const row = await world.db.orm.em.fork().findOneOrFail(Enrollment, problem.enrollmentId);
+    const row = await api.world.db.orm.em.fork().findOneOrFail(Enrollment, problem.enrollmentId);
     expect(row.status).toBe('ineligible');
   });
 
@@ -290,13 +272,13 @@ describe('enrollments', () => {
     const sequence = await createPublishedSequence();
     const contact = await createContact();
     const { id } = (await post(`/sequences/${sequence.id}/enrollments`, { contactId: contact.id })).json();
-    const other = await world.workspace();
+    const other = await api.world.workspace();
     const asOther = (
       method: 'GET' | 'POST',
       url: string,
       payload?: object,
     ): Promise<LightMyRequestResponse> =>
-      app.inject({
+      api.app.inject({
         method,
         url,
         headers: { authorization: `Bearer ${other.apiKey}` },

@@ -4,34 +4,12 @@
  * sequence; deliveries by enrollment and status. Real PostgreSQL, time-skipping Temporal.
  */
 import { randomUUID } from 'node:crypto';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { buildApp } from '../../api/app.js';
 import { Contact } from '../../db/entities/index.js';
-import { apiClient, expectProblem, type App } from '../support/http.js';
-import { RecordingSender } from '../support/recording-sender.js';
-import { startTimeSkippingServer } from '../support/temporal.js';
+import { useApiWorld } from '../support/use-world.js';
+import { apiClient, expectProblem } from '../support/http.js';
 import { eventually } from '../support/wait.js';
-import { silentLogger, startWorld, type World } from '../support/world.js';
 
-let env: TestWorkflowEnvironment;
-let world: World;
-let app: App;
-
-beforeAll(async () => {
-  env = await startTimeSkippingServer();
-  world = await startWorld(env, new RecordingSender());
-  app = await buildApp({
-    orm: world.db.orm,
-    temporal: { client: env.client, taskQueue: world.taskQueue },
-    logger: silentLogger,
-  });
-}, 120_000);
-
-afterAll(async () => {
-  await app?.close();
-  await world?.close();
-  await env?.teardown();
-});
+const api = useApiWorld();
 
 /** Follows `nextCursor` to the end, returning every page. */
 async function allPages(client: ReturnType<typeof apiClient>, url: string) {
@@ -51,8 +29,8 @@ async function allPages(client: ReturnType<typeof apiClient>, url: string) {
 }
 
 test('contacts page newest first with a cursor: every contact once, no page over the limit', async () => {
-  const { apiKey } = await world.workspace();
-  const client = apiClient(app, apiKey);
+  const { apiKey } = await api.world.workspace();
+  const client = apiClient(api.app, apiKey);
   const created: string[] = [];
   for (let i = 0; i < 7; i++) {
     created.push((await client.post('/contacts', { email: `p${i}-${randomUUID()}@example.com` })).json().id);
@@ -63,8 +41,8 @@ test('contacts page newest first with a cursor: every contact once, no page over
 });
 
 test('a page stays stable when rows are added while a client pages through', async () => {
-  const { apiKey } = await world.workspace();
-  const client = apiClient(app, apiKey);
+  const { apiKey } = await api.world.workspace();
+  const client = apiClient(api.app, apiKey);
   for (let i = 0; i < 4; i++) await client.post('/contacts', { email: `s${i}-${randomUUID()}@example.com` });
   const first = (await client.get('/contacts?limit=2')).json();
   await client.post('/contacts', { email: `late-${randomUUID()}@example.com` });
@@ -75,15 +53,15 @@ test('a page stays stable when rows are added while a client pages through', asy
 });
 
 test('contacts filter by tag, by suppression and by active sequence', async () => {
-  const { ctx, apiKey } = await world.workspace();
-  const client = apiClient(app, apiKey);
-  const lead = await world.contact({ tags: ['lead', 'vip'] }, ctx);
-  const customer = await world.contact({ tags: ['customer'] }, ctx);
-  const bounced = await world.contact({ tags: ['lead'] }, ctx);
-  await world.db.orm.em
+  const { ctx, apiKey } = await api.world.workspace();
+  const client = apiClient(api.app, apiKey);
+  const lead = await api.world.contact({ tags: ['lead', 'vip'] }, ctx);
+  const customer = await api.world.contact({ tags: ['customer'] }, ctx);
+  const bounced = await api.world.contact({ tags: ['lead'] }, ctx);
+  await api.world.db.orm.em
     .fork()
     .nativeUpdate(Contact, { id: bounced.id }, { suppression: 'bounced', suppressedAt: new Date() });
-  const sequence = await world.publishedSequence({}, ctx);
+  const sequence = await api.world.publishedSequence({}, ctx);
   expect(
     (await client.post(`/sequences/${sequence.id}/enrollments`, { contactId: customer.id })).statusCode,
   ).toBe(201);
@@ -109,11 +87,11 @@ test('contacts filter by tag, by suppression and by active sequence', async () =
 });
 
 test('enrollments filter by sequence, status and contact; deliveries by enrollment and status', async () => {
-  const { ctx, apiKey } = await world.workspace();
-  const client = apiClient(app, apiKey);
-  const onboarding = await world.publishedSequence({ name: 'Onboarding' }, ctx);
-  const winback = await world.publishedSequence({ name: 'Win-back' }, ctx);
-  const [ada, grace] = [await world.contact({}, ctx), await world.contact({}, ctx)];
+  const { ctx, apiKey } = await api.world.workspace();
+  const client = apiClient(api.app, apiKey);
+  const onboarding = await api.world.publishedSequence({ name: 'Onboarding' }, ctx);
+  const winback = await api.world.publishedSequence({ name: 'Win-back' }, ctx);
+  const [ada, grace] = [await api.world.contact({}, ctx), await api.world.contact({}, ctx)];
   const enroll = async (sequenceId: string, contactId: string) =>
     (await client.post(`/sequences/${sequenceId}/enrollments`, { contactId })).json();
   const adaOnboarding = await enroll(onboarding.id, ada.id);
@@ -159,12 +137,14 @@ test('enrollments filter by sequence, status and contact; deliveries by enrollme
 });
 
 test('lists never show another workspace’s rows, whatever the filter', async () => {
-  const a = await world.workspace();
-  const b = await world.workspace();
-  const bContact = await world.contact({ tags: ['shared-tag'] }, b.ctx);
-  const bSequence = await world.publishedSequence({}, b.ctx);
-  await apiClient(app, b.apiKey).post(`/sequences/${bSequence.id}/enrollments`, { contactId: bContact.id });
-  const client = apiClient(app, a.apiKey);
+  const a = await api.world.workspace();
+  const b = await api.world.workspace();
+  const bContact = await api.world.contact({ tags: ['shared-tag'] }, b.ctx);
+  const bSequence = await api.world.publishedSequence({}, b.ctx);
+  await apiClient(api.app, b.apiKey).post(`/sequences/${bSequence.id}/enrollments`, {
+    contactId: bContact.id,
+  });
+  const client = apiClient(api.app, a.apiKey);
   for (const url of [
     '/contacts?tag=shared-tag',
     `/contacts?activeInSequence=${bSequence.id}`,
@@ -180,9 +160,9 @@ test('lists never show another workspace’s rows, whatever the filter', async (
 });
 
 test('sequences list with live steps, filtered by status', async () => {
-  const { ctx, apiKey } = await world.workspace();
-  const client = apiClient(app, apiKey);
-  const live = await world.publishedSequence({ name: 'Live' }, ctx);
+  const { ctx, apiKey } = await api.world.workspace();
+  const client = apiClient(api.app, apiKey);
+  const live = await api.world.publishedSequence({ name: 'Live' }, ctx);
   const draft = (await client.post('/sequences', { name: 'Draft', steps: [] })).json();
   const all = (await client.get('/sequences')).json().data;
   expect(all.map((s: any) => s.name)).toEqual(['Draft', 'Live']);

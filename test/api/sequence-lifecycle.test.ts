@@ -5,56 +5,37 @@
  * workflow's result, so the server's clock runs in real time: pending follow-ups stay pending.
  * Each test works in a workspace of its own.
  */
+import { useApiWorld } from '../support/use-world.js';
+import type { World } from '../support/world.js';
 import { randomUUID } from 'node:crypto';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DateTime } from 'luxon';
-import { buildApp } from '../../api/app.js';
 import type { StepInput } from '../../api/schemas/sequences.js';
 import { Enrollment, EventLog, Sequence, SequenceVersion } from '../../db/entities/index.js';
 import { stateQuery } from '../../workflows/messages.js';
 import type { EnrollmentSnapshot } from '../../workflows/state.js';
-import { apiClient, expectProblem, type App } from '../support/http.js';
+import { apiClient, expectProblem } from '../support/http.js';
 import { RecordingSender } from '../support/recording-sender.js';
-import { startTimeSkippingServer } from '../support/temporal.js';
 import { eventually } from '../support/wait.js';
-import { silentLogger, startWorld, threeSteps, type World } from '../support/world.js';
+import { threeSteps } from '../support/world.js';
 
-let env: TestWorkflowEnvironment;
-let world: World;
-let app: App;
 const sender = new RecordingSender();
+const api = useApiWorld({ sender });
 
-beforeAll(async () => {
-  env = await startTimeSkippingServer();
-  world = await startWorld(env, sender);
-  app = await buildApp({
-    orm: world.db.orm,
-    temporal: { client: env.client, taskQueue: world.taskQueue },
-    logger: silentLogger,
-  });
-}, 120_000);
-
-afterAll(async () => {
-  await app?.close();
-  await world?.close();
-  await env?.teardown();
-});
-
-const em = () => world.db.orm.em.fork();
+const em = () => api.world.db.orm.em.fork();
 const UNKNOWN = '00000000-0000-4000-8000-000000000000';
 
 /** A fresh workspace: its API client and helpers scoped to it. */
 async function workspace() {
-  const { ctx, apiKey } = await world.workspace();
-  const client = apiClient(app, apiKey);
+  const { ctx, apiKey } = await api.world.workspace();
+  const client = apiClient(api.app, apiKey);
   const patch = (url: string, payload: unknown) =>
-    app.inject({
+    api.app.inject({
       method: 'PATCH',
       url,
       headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
       payload: JSON.stringify(payload),
     });
-  const contact = (input: Parameters<World['contact']>[0] = {}) => world.contact(input, ctx);
+  const contact = (input: Parameters<World['contact']>[0] = {}) => api.world.contact(input, ctx);
   /** A published sequence, created and published through the API. */
   const published = async (input: Record<string, unknown> = {}) => {
     const created = await client.post('/sequences', { name: 'Onboarding', steps: threeSteps(), ...input });
@@ -75,13 +56,13 @@ const sendsTo = (email: string) => sender.sends.filter((send) => send.email.to =
 const sentTo = (email: string, n: number) =>
   eventually(async () => sendsTo(email).length >= n, { what: `${n} email(s) to ${email}` });
 
-const state = (workflowId: string) => env.client.workflow.getHandle(workflowId).query(stateQuery);
+const state = (workflowId: string) => api.env.client.workflow.getHandle(workflowId).query(stateQuery);
 const stateOf = (workflowId: string, what: string, check: (state: EnrollmentSnapshot) => boolean) =>
   eventually(async () => check(await state(workflowId)) && (await state(workflowId)), { what });
 /** Waits for a workflow to close without waiting on its result (that would skip time). */
 const closed = (workflowId: string) =>
   eventually(
-    async () => (await env.client.workflow.getHandle(workflowId).describe()).status.name !== 'RUNNING',
+    async () => (await api.env.client.workflow.getHandle(workflowId).describe()).status.name !== 'RUNNING',
     { what: `${workflowId} closed` },
   );
 

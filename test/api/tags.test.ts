@@ -3,8 +3,10 @@
  * real PostgreSQL and the time-skipping Temporal server with a real worker. Triggers reach
  * every sequence of a workspace, so each test works in a workspace of its own.
  */
+import { useApiWorld } from '../support/use-world.js';
+import { silentLogger } from '../support/world.js';
+import type { World } from '../support/world.js';
 import { randomUUID } from 'node:crypto';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Client } from '@temporalio/client';
 import { buildApp } from '../../api/app.js';
 import type { ServiceContext } from '../../api/context.js';
@@ -13,42 +15,22 @@ import { Contact, Enrollment, EventLog, Sequence, type SequenceStatus } from '..
 import type { enrollmentWorkflow } from '../../workflows/enrollment.js';
 import { apiClient, expectProblem, type App } from '../support/http.js';
 import { RecordingSender } from '../support/recording-sender.js';
-import { startTimeSkippingServer } from '../support/temporal.js';
 import { eventually } from '../support/wait.js';
-import { silentLogger, startWorld, type World } from '../support/world.js';
 
-let env: TestWorkflowEnvironment;
-let world: World;
-let app: App;
 const sender = new RecordingSender();
+const api = useApiWorld({ sender });
 
-beforeAll(async () => {
-  env = await startTimeSkippingServer();
-  world = await startWorld(env, sender);
-  app = await buildApp({
-    orm: world.db.orm,
-    temporal: { client: env.client, taskQueue: world.taskQueue },
-    logger: silentLogger,
-  });
-}, 120_000);
-
-afterAll(async () => {
-  await app?.close();
-  await world?.close();
-  await env?.teardown();
-});
-
-const em = () => world.db.orm.em.fork();
+const em = () => api.world.db.orm.em.fork();
 
 /** A fresh workspace: its API client, its service context and helpers scoped to it. */
-async function workspace(on: App = app) {
-  const { ctx, apiKey } = await world.workspace();
+async function workspace(on: App = api.app) {
+  const { ctx, apiKey } = await api.world.workspace();
   const client = apiClient(on, apiKey);
   const patch = (url: string, payload: object) =>
     on.inject({ method: 'PATCH', url, headers: { authorization: `Bearer ${apiKey}` }, payload });
   const sequence = (input: Parameters<World['publishedSequence']>[0] = {}) =>
-    world.publishedSequence(input, ctx);
-  const contact = (input: Parameters<World['contact']>[0] = {}) => world.contact(input, ctx);
+    api.world.publishedSequence(input, ctx);
+  const contact = (input: Parameters<World['contact']>[0] = {}) => api.world.contact(input, ctx);
   return { ctx, apiKey, client, patch, sequence, contact };
 }
 
@@ -71,7 +53,8 @@ const welcomed = (email: string, n = 1) =>
     what: `welcome email #${n} to ${email}`,
   });
 
-const handleOf = (workflowId: string) => env.client.workflow.getHandle<typeof enrollmentWorkflow>(workflowId);
+const handleOf = (workflowId: string) =>
+  api.env.client.workflow.getHandle<typeof enrollmentWorkflow>(workflowId);
 
 describe('E6: triggers', () => {
   test('E6: applying a trigger tag enrolls the contact into every active sequence that triggers on it', async () => {
@@ -450,7 +433,7 @@ describe('PATCH /contacts/:contactId', () => {
   test('a PATCH body of JSON null is a 400, not an empty update', async () => {
     const ws = await workspace();
     const contact = await ws.contact();
-    const response = await app.inject({
+    const response = await api.app.inject({
       method: 'PATCH',
       url: `/contacts/${contact.id}`,
       headers: { authorization: `Bearer ${ws.apiKey}`, 'content-type': 'application/json' },
@@ -626,8 +609,8 @@ describe('E10: no duplicate enrollments', () => {
 describe('a trigger that cannot be carried out', () => {
   test('E6: with Temporal unreachable the answer is a 503 and the tags come off, so a retry applies them and enrolls', async () => {
     const unreachable = await buildApp({
-      orm: world.db.orm,
-      temporal: { client: unreachableTemporal(), taskQueue: world.taskQueue },
+      orm: api.world.db.orm,
+      temporal: { client: unreachableTemporal(), taskQueue: api.world.taskQueue },
       logger: silentLogger,
     });
     try {
@@ -641,7 +624,7 @@ describe('a trigger that cannot be carried out', () => {
       expectProblem(await ws.client.post('/contacts', { email, tags: ['trial'] }), 503);
       expect(await em().count(Contact, { email })).toBe(0); // so the retry can create it
 
-      const retry = apiClient(app, ws.apiKey);
+      const retry = apiClient(api.app, ws.apiKey);
       const tagged = await retry.post(`/contacts/${contact.id}/tags`, { tags: ['trial'] });
       expect(tagged.json().triggered).toMatchObject([{ sequenceId: sequence.id, result: 'enrolled' }]);
       const created = await retry.post('/contacts', { email, tags: ['trial'] });

@@ -3,45 +3,24 @@
  * queries): `DELETE /sequences/{id}?purge=true` erases the sequence's rows in PostgreSQL and
  * its enrollments' workflow histories in Temporal, running or closed, and nothing else.
  */
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { buildApp } from '../../api/app.js';
 import { enrollContact } from '../../api/services/enrollments.js';
 import { pauseSequence, resumeSequence } from '../../api/services/sequence-changes.js';
 import { restartEnrollment } from '../../api/services/re-enrollment.js';
 import type { ServiceContext } from '../../api/context.js';
 import { Contact, Enrollment } from '../../db/entities/index.js';
 import { sequenceFanOutWorkflowId } from '../../workflows/ids.js';
-import { apiClient, type App } from '../support/http.js';
+import { useApiWorld } from '../support/use-world.js';
+import { apiClient } from '../support/http.js';
 import { RecordingSender } from '../support/recording-sender.js';
-import { startDevServer } from '../support/temporal.js';
 import { eventually } from '../support/wait.js';
-import { silentLogger, startWorld, type World } from '../support/world.js';
 
-let env: TestWorkflowEnvironment;
-let world: World;
-let app: App;
 const sender = new RecordingSender();
+const api = useApiWorld({ sender, server: 'dev' });
 
-beforeAll(async () => {
-  env = await startDevServer();
-  world = await startWorld(env, sender);
-  app = await buildApp({
-    orm: world.db.orm,
-    temporal: { client: env.client, taskQueue: world.taskQueue },
-    logger: silentLogger,
-  });
-}, 180_000);
-
-afterAll(async () => {
-  await app?.close();
-  await world?.close();
-  await env?.teardown();
-});
-
-const ctx = (): ServiceContext => ({ ...world.ctx, em: world.ctx.em.fork() });
+const ctx = (): ServiceContext => ({ ...api.world.ctx, em: api.world.ctx.em.fork() });
 const sql = <T>(query: string, params: unknown[] = []) =>
-  world.db.orm.em.fork().getConnection().execute<T[]>(query, params);
+  api.world.db.orm.em.fork().getConnection().execute<T[]>(query, params);
 const count = async (query: string, params: unknown[]) =>
   Number((await sql<{ n: string }>(`select count(*) as n ${query}`, params))[0]!.n);
 
@@ -59,7 +38,7 @@ const sentTo = (email: string, n: number) =>
 /** Every run (all generations, open or closed) Temporal still lists for the sequence. */
 async function listed(sequenceId: string) {
   const runs: { workflowId: string; status: string }[] = [];
-  for await (const run of env.client.workflow.list({ query: `NudgeSequenceId = "${sequenceId}"` })) {
+  for await (const run of api.env.client.workflow.list({ query: `NudgeSequenceId = "${sequenceId}"` })) {
     runs.push({ workflowId: run.workflowId, status: run.status.name });
   }
   return runs;
@@ -67,7 +46,7 @@ async function listed(sequenceId: string) {
 
 async function describeOrGone(workflowId: string) {
   try {
-    return (await env.client.workflow.getHandle(workflowId).describe()).status.name;
+    return (await api.env.client.workflow.getHandle(workflowId).describe()).status.name;
   } catch (error) {
     if (error instanceof WorkflowNotFoundError) return 'gone';
     throw error;
@@ -75,11 +54,11 @@ async function describeOrGone(workflowId: string) {
 }
 
 test('S6 purge: every row and workflow history of the sequence is erased; another sequence of the same contact and the contact itself stay', async () => {
-  const client = apiClient(app, world.apiKey);
-  const purged = await world.publishedSequence({ name: 'Purged', activeTag: 'in-purged' });
-  const kept = await world.publishedSequence({ name: 'Kept', activeTag: 'in-kept' });
-  const ada = await world.contact({ email: `ada-${purged.id}@example.com` });
-  const bob = await world.contact({ email: `bob-${purged.id}@example.com` });
+  const client = apiClient(api.app, api.world.apiKey);
+  const purged = await api.world.publishedSequence({ name: 'Purged', activeTag: 'in-purged' });
+  const kept = await api.world.publishedSequence({ name: 'Kept', activeTag: 'in-kept' });
+  const ada = await api.world.contact({ email: `ada-${purged.id}@example.com` });
+  const bob = await api.world.contact({ email: `bob-${purged.id}@example.com` });
 
   // Ada: a closed first generation and a running second one; Bob: running; Ada also in Kept.
   const adaFirst = await enroll(purged.id, ada.id);
@@ -131,12 +110,12 @@ test('S6 purge: every row and workflow history of the sequence is erased; anothe
   }
 
   // Untouched: Ada's enrollment in the other sequence, its workflow, and the contacts.
-  const stillKept = await world.db.orm.em.fork().findOneOrFail(Enrollment, adaKept.id);
+  const stillKept = await api.world.db.orm.em.fork().findOneOrFail(Enrollment, adaKept.id);
   expect(stillKept).toMatchObject({ status: 'active', currentStepId: 'follow-up' });
   expect(await describeOrGone(adaKept.workflowId)).toBe('RUNNING');
   expect((await listed(kept.id)).map((run) => run.workflowId)).toEqual([adaKept.workflowId]);
   expect(await count('from delivery where enrollment_id = ?', [adaKept.id])).toBe(1);
-  const contacts = await world.db.orm.em.fork().find(Contact, { id: { $in: [ada.id, bob.id] } });
+  const contacts = await api.world.db.orm.em.fork().find(Contact, { id: { $in: [ada.id, bob.id] } });
   expect(contacts).toHaveLength(2);
   const adaNow = contacts.find((c) => c.id === ada.id)!;
   expect(adaNow.tags).toEqual(['in-kept']); // the purged sequence's active tag came off
@@ -144,7 +123,7 @@ test('S6 purge: every row and workflow history of the sequence is erased; anothe
 
   // The purge's fan-out asked for each of the three runs once, then erased the sequence's
   // earlier fan-outs (revisions: publish 1, pause 2, resume 3, purge 4).
-  const purge = env.client.workflow.getHandle(sequenceFanOutWorkflowId(purged.id, 4));
+  const purge = api.env.client.workflow.getHandle(sequenceFanOutWorkflowId(purged.id, 4));
   expect(await purge.result()).toEqual({ reached: 3, gone: 0 });
   for (const revision of [2, 3]) {
     await eventually(

@@ -7,7 +7,8 @@
  * each, and every delivery (step, kind, subject, skip reason, and time within a minute).
  * A failure prints the shrunk counterexample and the seed to replay it (MODEL_SEED).
  */
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { useWorld } from '../support/use-world.js';
+
 import fc from 'fast-check';
 import type { ServiceContext } from '../../api/context.js';
 import { ProblemError } from '../../api/errors.js';
@@ -34,10 +35,8 @@ import {
   type ModelStep,
 } from '../model/enrollment-model.js';
 import type { ModelWindow } from '../model/window-oracle.js';
-import { RecordingSender } from '../support/recording-sender.js';
-import { startTimeSkippingServer } from '../support/temporal.js';
+
 import { eventually } from '../support/wait.js';
-import { startWorld, type World } from '../support/world.js';
 
 const RUNS = Number(process.env.MODEL_RUNS ?? 100);
 const HOUR = 60 * 60 * 1000;
@@ -45,24 +44,13 @@ const DAY = 24 * HOUR;
 /** Real time passes between the model's instants and the system's (queries, commits): a minute covers it. */
 const TOLERANCE_MS = 60 * 1000;
 
-let env: TestWorkflowEnvironment;
-let world: World;
+const t = useWorld();
 
-beforeAll(async () => {
-  env = await startTimeSkippingServer();
-  world = await startWorld(env, new RecordingSender(() => env.currentTimeMs()));
-}, 120_000);
-
-afterAll(async () => {
-  await world?.close();
-  await env?.teardown();
-});
-
-const ctx = (): ServiceContext => ({ ...world.ctx, em: world.ctx.em.fork() });
+const ctx = (): ServiceContext => ({ ...t.world.ctx, em: t.world.ctx.em.fork() });
 
 async function sleepUntil(instantMs: number): Promise<void> {
-  const now = await env.currentTimeMs();
-  if (instantMs > now) await env.sleep(instantMs - now);
+  const now = await t.env.currentTimeMs();
+  if (instantMs > now) await t.env.sleep(instantMs - now);
 }
 
 const hhmm = (hour: number) => `${String(hour).padStart(2, '0')}:00`;
@@ -165,11 +153,11 @@ async function settle(read: () => Promise<EnrollmentSnapshot>, expected: Expecte
 }
 
 async function runCase(generated: GeneratedCase): Promise<void> {
-  const startMs = Math.ceil((await env.currentTimeMs()) / HOUR) * HOUR + generated.startDelayHours * HOUR;
+  const startMs = Math.ceil((await t.env.currentTimeMs()) / HOUR) * HOUR + generated.startDelayHours * HOUR;
   const model = pin(generated, startMs);
   const expected = runModel(model);
 
-  const contact = await world.contact(generated.contactZone ? { timeZone: generated.contactZone } : {});
+  const contact = await t.world.contact(generated.contactZone ? { timeZone: generated.contactZone } : {});
   const created = await createSequence(ctx(), {
     name: 'Model',
     steps: stepInputs(generated.steps),
@@ -181,7 +169,7 @@ async function runCase(generated: GeneratedCase): Promise<void> {
   const enrolled = await enrollContact(ctx(), created.id, contact.id);
   if (enrolled.kind !== 'enrolled') throw new Error(`not enrolled: ${enrolled.kind}`);
   const ids = { enrollment: enrolled.enrollment.id, sequence: created.id };
-  const handle = env.client.workflow.getHandle(enrolled.enrollment.workflowId);
+  const handle = t.env.client.workflow.getHandle(enrolled.enrollment.workflowId);
   const read = () => handle.query(stateQuery);
 
   let version = 1;
@@ -209,7 +197,7 @@ async function runCase(generated: GeneratedCase): Promise<void> {
 }
 
 async function ledger(enrollmentId: string): Promise<ModelDelivery[]> {
-  const rows = await world.db.orm.em
+  const rows = await t.world.db.orm.em
     .fork()
     .find(Delivery, { enrollment: enrollmentId }, { orderBy: { createdAt: 'asc', id: 'asc' } });
   return rows.map((row) => ({

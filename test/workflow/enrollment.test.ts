@@ -2,7 +2,8 @@
  * The enrollment workflow on Temporal's time-skipping server, with the real activities and
  * a real PostgreSQL: weeks of sequence time run in seconds.
  */
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { useWorld } from '../support/use-world.js';
+
 import { Delivery, Enrollment } from '../../db/entities/index.js';
 import {
   cancelEnrollment,
@@ -12,42 +13,27 @@ import {
 } from '../../api/services/enrollments.js';
 import { stateQuery } from '../../workflows/messages.js';
 import type { enrollmentWorkflow } from '../../workflows/enrollment.js';
-import { RecordingSender } from '../support/recording-sender.js';
-import { startTimeSkippingServer } from '../support/temporal.js';
+
 import { eventually } from '../support/wait.js';
-import { startWorld, type World } from '../support/world.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 
-let env: TestWorkflowEnvironment;
-let world: World;
-let sender: RecordingSender;
-
-beforeAll(async () => {
-  env = await startTimeSkippingServer();
-  sender = new RecordingSender(() => env.currentTimeMs());
-  world = await startWorld(env, sender);
-}, 120_000);
-
-afterAll(async () => {
-  await world?.close();
-  await env?.teardown();
-});
+const t = useWorld();
 
 /** When the workflow scheduled each step of an enrollment, from the delivery ledger. */
 async function scheduledTimes(enrollmentId: string): Promise<Map<string, number>> {
-  const deliveries = await world.db.orm.em.fork().find(Delivery, { enrollment: enrollmentId });
+  const deliveries = await t.world.db.orm.em.fork().find(Delivery, { enrollment: enrollmentId });
   return new Map(deliveries.map((delivery) => [delivery.stepId, delivery.scheduledAt!.getTime()]));
 }
 
 async function enrollNewContact() {
-  const sequence = await world.publishedSequence();
-  const contact = await world.contact();
-  const result = await enrollContact({ ...world.ctx, em: world.ctx.em.fork() }, sequence.id, contact.id);
+  const sequence = await t.world.publishedSequence();
+  const contact = await t.world.contact();
+  const result = await enrollContact({ ...t.world.ctx, em: t.world.ctx.em.fork() }, sequence.id, contact.id);
   if (result.kind !== 'enrolled') throw new Error(`expected a new enrollment, got ${result.kind}`);
-  const handle = env.client.workflow.getHandle<typeof enrollmentWorkflow>(result.enrollment.workflowId);
-  const sendsTo = () => sender.sends.filter((send) => send.email.to === contact.email);
-  const ctx = () => ({ ...world.ctx, em: world.ctx.em.fork() });
+  const handle = t.env.client.workflow.getHandle<typeof enrollmentWorkflow>(result.enrollment.workflowId);
+  const sendsTo = () => t.sender.sends.filter((send) => send.email.to === contact.email);
+  const ctx = () => ({ ...t.world.ctx, em: t.world.ctx.em.fork() });
   return { sequence, contact, enrollment: result.enrollment, handle, sendsTo, ctx };
 }
 
@@ -70,10 +56,10 @@ test('E1: a contact receives every step at its delay and the enrollment complete
     expect(sends[index]!.atMs - scheduled.get(stepId)!).toBeLessThan(60_000);
   }
 
-  const row = await world.db.orm.em.fork().findOneOrFail(Enrollment, enrollment.id);
+  const row = await t.world.db.orm.em.fork().findOneOrFail(Enrollment, enrollment.id);
   expect(row.status).toBe('completed');
   expect(row.endReason).toBe('all_steps_done');
-  const deliveries = await world.db.orm.em.fork().find(Delivery, { enrollment: enrollment.id });
+  const deliveries = await t.world.db.orm.em.fork().find(Delivery, { enrollment: enrollment.id });
   expect(deliveries.map((d) => [d.stepId, d.status]).sort()).toEqual([
     ['follow-up', 'sent'],
     ['last', 'sent'],
@@ -85,19 +71,19 @@ test('E8: a pause holds the pending step for weeks; resume sends it, then the re
   const { handle, sendsTo, enrollment, ctx } = await enrollNewContact();
   await eventually(async () => sendsTo().length === 1, { what: 'the welcome email' });
 
-  await env.sleep('1 day');
+  await t.env.sleep('1 day');
   await pauseEnrollment(ctx(), enrollment.id);
   await eventually(async () => (await handle.query(stateQuery)).status === 'paused', {
     what: 'paused state',
   });
 
-  await env.sleep('3 weeks'); // far past the follow-up's due time
+  await t.env.sleep('3 weeks'); // far past the follow-up's due time
   expect(sendsTo()).toHaveLength(1); // nothing is sent while paused, however long
   const held = await handle.query(stateQuery);
   expect(held.nextStep?.id).toBe('follow-up'); // held: not skipped, not lost
   expect(held.doneStepIds).toEqual(['welcome']);
 
-  const resumedAt = await env.currentTimeMs();
+  const resumedAt = await t.env.currentTimeMs();
   await resumeEnrollment(ctx(), enrollment.id);
   await eventually(async () => sendsTo().length === 2, { what: 'the held follow-up' });
   const followUp = sendsTo()[1]!;
@@ -116,16 +102,16 @@ test('E8: a pause holds the pending step for weeks; resume sends it, then the re
 test('E4: cancelling during a wait stops all further sends', async () => {
   const { handle, sendsTo, enrollment, ctx } = await enrollNewContact();
   await eventually(async () => sendsTo().length === 1, { what: 'the welcome email' });
-  await env.sleep('2 days');
+  await t.env.sleep('2 days');
 
   const cancelled = await cancelEnrollment(ctx(), enrollment.id, 'replied');
   expect(cancelled.status).toBe('cancelled');
   const result = await handle.result();
   expect(result).toMatchObject({ status: 'cancelled', reason: 'replied', doneStepIds: ['welcome'] });
 
-  await env.sleep('4 weeks');
+  await t.env.sleep('4 weeks');
   expect(sendsTo()).toHaveLength(1);
-  const row = await world.db.orm.em.fork().findOneOrFail(Enrollment, enrollment.id);
+  const row = await t.world.db.orm.em.fork().findOneOrFail(Enrollment, enrollment.id);
   expect(row).toMatchObject({ status: 'cancelled', endReason: 'replied' });
 });
 
@@ -136,12 +122,14 @@ test('E2: enrolling a contact that is already active returns the same enrollment
   const again = await enrollContact(ctx(), sequence.id, contact.id);
   expect(again.kind).toBe('already_active');
   expect(again.enrollment.id).toBe(enrollment.id);
-  const rows = await world.db.orm.em.fork().find(Enrollment, { sequence: sequence.id, contact: contact.id });
+  const rows = await t.world.db.orm.em
+    .fork()
+    .find(Enrollment, { sequence: sequence.id, contact: contact.id });
   expect(rows).toHaveLength(1);
 
   const description = await handle.describe();
   expect(description.runId).toBe(enrollment.runId); // the same run, not a restart
-  await env.sleep('1 day');
+  await t.env.sleep('1 day');
   expect(sendsTo()).toHaveLength(1); // not reset to step 1
   await cancelEnrollment(ctx(), enrollment.id);
 });

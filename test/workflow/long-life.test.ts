@@ -3,7 +3,8 @@
  * everything (done steps, holds, queued resends, sequence revision) so that no signal and no
  * step is lost or repeated. Forced early here through the workflow's test-only history limit.
  */
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { useWorld } from '../support/use-world.js';
+
 import type { ServiceContext } from '../../api/context.js';
 import { pauseEnrollment, resumeEnrollment } from '../../api/services/enrollments.js';
 import { resendStep } from '../../api/services/enrollment-steps.js';
@@ -11,31 +12,16 @@ import { pauseSequence, resumeSequence } from '../../api/services/sequence-chang
 import { stateQuery } from '../../workflows/messages.js';
 import { ContactEmailAttribute } from '../../workflows/search-attributes.js';
 import { startEnrollmentWith } from '../support/manual-start.js';
-import { RecordingSender } from '../support/recording-sender.js';
-import { startTimeSkippingServer } from '../support/temporal.js';
+
 import { eventually } from '../support/wait.js';
-import { startWorld, type World } from '../support/world.js';
 
-let env: TestWorkflowEnvironment;
-let world: World;
-let sender: RecordingSender;
+const t = useWorld();
 
-beforeAll(async () => {
-  env = await startTimeSkippingServer();
-  sender = new RecordingSender(() => env.currentTimeMs());
-  world = await startWorld(env, sender);
-}, 120_000);
-
-afterAll(async () => {
-  await world?.close();
-  await env?.teardown();
-});
-
-const ctx = (): ServiceContext => ({ ...world.ctx, em: world.ctx.em.fork() });
+const ctx = (): ServiceContext => ({ ...t.world.ctx, em: t.world.ctx.em.fork() });
 const STEP_IDS = ['s1', 's2', 's3', 's4', 's5', 's6'];
 
 test('§4: continue-as-new carries holds, queued resends and done steps: every step once, nothing lost', async () => {
-  const sequence = await world.publishedSequence({
+  const sequence = await t.world.publishedSequence({
     steps: STEP_IDS.map((id, index) => ({
       id,
       name: id,
@@ -44,42 +30,42 @@ test('§4: continue-as-new carries holds, queued resends and done steps: every s
       html: '<p>hi</p>',
     })),
   });
-  const contact = await world.contact();
+  const contact = await t.world.contact();
   // Started as the API does, but with a history limit low enough to continue as new often.
-  const { enrollment, handle } = await startEnrollmentWith(world, sequence, contact, {
+  const { enrollment, handle } = await startEnrollmentWith(t.world, sequence, contact, {
     continueAsNewAfterEvents: 20,
   });
-  const sends = () => sender.sends.filter((send) => send.email.to === contact.email);
-  const state = () => env.client.workflow.getHandle(enrollment.workflowId).query(stateQuery);
+  const sends = () => t.sender.sends.filter((send) => send.email.to === contact.email);
+  const state = () => t.env.client.workflow.getHandle(enrollment.workflowId).query(stateQuery);
   await eventually(async () => sends().length === 1, { what: 'step 1' });
 
-  await env.sleep('1 day');
+  await t.env.sleep('1 day');
   await eventually(async () => sends().length === 2, { what: 'step 2' });
   // Holds from both sources, a queued resend and a sequence revision, across new runs.
   await pauseEnrollment(ctx(), enrollment.id);
   await pauseSequence(ctx(), sequence.id);
   await eventually(async () => (await state()).heldBy.length === 2, { what: 'both holds' });
   await resendStep(ctx(), enrollment.id, 's1');
-  await env.sleep('5 days');
+  await t.env.sleep('5 days');
   expect(sends()).toHaveLength(2);
   await resumeEnrollment(ctx(), enrollment.id);
   await eventually(async () => (await state()).heldBy.join() === 'sequence', {
     what: 'the sequence hold only',
   });
-  await env.sleep('1 day');
+  await t.env.sleep('1 day');
   expect(sends()).toHaveLength(2); // still held by the sequence
   await resumeSequence(ctx(), sequence.id);
 
-  const result = await env.client.workflow.getHandle(enrollment.workflowId).result();
+  const result = await t.env.client.workflow.getHandle(enrollment.workflowId).result();
   expect(result).toMatchObject({ status: 'completed', doneStepIds: STEP_IDS });
   const subjects = sends().map((send) => send.email.subject);
   expect(subjects.sort()).toEqual([...STEP_IDS.map((id) => `Step ${id}`), 'Step s1'].sort());
 
   // It did continue as new, and the latest run kept the attributes engineers search by.
-  const latest = await env.client.workflow.getHandle(enrollment.workflowId).describe();
+  const latest = await t.env.client.workflow.getHandle(enrollment.workflowId).describe();
   expect(latest.runId).not.toBe(handle.firstExecutionRunId);
   expect(latest.typedSearchAttributes.get(ContactEmailAttribute)).toBe(contact.email);
-  const first = await env.client.workflow
+  const first = await t.env.client.workflow
     .getHandle(enrollment.workflowId, handle.firstExecutionRunId)
     .describe();
   expect(first.status.name).toBe('CONTINUED_AS_NEW');

@@ -3,7 +3,8 @@
  * enrollment (E3, E7, E9), on Temporal's time-skipping server with the real activities, the
  * real fan-out and a real PostgreSQL: weeks of sequence time in seconds.
  */
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { useWorld } from '../support/use-world.js';
+
 import { Contact, Delivery, Enrollment, EventLog, Sequence } from '../../db/entities/index.js';
 import type { ServiceContext } from '../../api/context.js';
 import { cancelEnrollment, enrollContact } from '../../api/services/enrollments.js';
@@ -18,44 +19,30 @@ import {
 import { publishSequence } from '../../api/services/sequences.js';
 import { stateQuery } from '../../workflows/messages.js';
 import type { EnrollmentSnapshot } from '../../workflows/state.js';
-import { RecordingSender } from '../support/recording-sender.js';
-import { startTimeSkippingServer } from '../support/temporal.js';
+
 import { eventually } from '../support/wait.js';
-import { startWorld, threeSteps, type World } from '../support/world.js';
+import { threeSteps } from '../support/world.js';
 
 const HOUR = 60 * 60 * 1000;
 const DAY = 24 * HOUR;
 
-let env: TestWorkflowEnvironment;
-let world: World;
-let sender: RecordingSender;
+const t = useWorld();
 
-beforeAll(async () => {
-  env = await startTimeSkippingServer();
-  sender = new RecordingSender(() => env.currentTimeMs());
-  world = await startWorld(env, sender);
-}, 120_000);
-
-afterAll(async () => {
-  await world?.close();
-  await env?.teardown();
-});
-
-const ctx = (): ServiceContext => ({ ...world.ctx, em: world.ctx.em.fork() });
-const orm = () => world.db.orm.em.fork();
+const ctx = (): ServiceContext => ({ ...t.world.ctx, em: t.world.ctx.em.fork() });
+const orm = () => t.world.db.orm.em.fork();
 
 async function enroll(sequenceId: string) {
-  const contact = await world.contact();
+  const contact = await t.world.contact();
   const result = await enrollContact(ctx(), sequenceId, contact.id);
   if (result.kind !== 'enrolled') throw new Error(`expected a new enrollment, got ${result.kind}`);
   const enrollment = result.enrollment;
-  const handle = env.client.workflow.getHandle(enrollment.workflowId);
+  const handle = t.env.client.workflow.getHandle(enrollment.workflowId);
   return {
     contact,
     enrollment,
     state: () => handle.query(stateQuery),
     result: () => handle.result(),
-    sends: () => sender.sends.filter((send) => send.email.to === contact.email),
+    sends: () => t.sender.sends.filter((send) => send.email.to === contact.email),
   };
 }
 type Enrolled = Awaited<ReturnType<typeof enroll>>;
@@ -86,18 +73,18 @@ async function ledger(enrollmentId: string) {
 
 describe('S3/S4: pausing and resuming a whole sequence', () => {
   test('S3: a paused sequence holds every pending step for weeks; S4: resume sends the held steps, then the rest at their delays', async () => {
-    const sequence = await world.publishedSequence();
+    const sequence = await t.world.publishedSequence();
     const contacts = [await enroll(sequence.id), await enroll(sequence.id)];
     for (const enrolled of contacts) await sentCount(enrolled, 1);
 
-    await env.sleep('1 day');
+    await t.env.sleep('1 day');
     const paused = await pauseSequence(ctx(), sequence.id);
     expect(paused.status).toBe('paused');
     for (const enrolled of contacts) {
       await stateOf(enrolled, 'held by the sequence', (s) => s.heldBy.includes('sequence'));
     }
 
-    await env.sleep('3 weeks'); // far past every follow-up's due time
+    await t.env.sleep('3 weeks'); // far past every follow-up's due time
     for (const enrolled of contacts) {
       expect(enrolled.sends()).toHaveLength(1); // held: not sent…
       const state = await enrolled.state();
@@ -105,7 +92,7 @@ describe('S3/S4: pausing and resuming a whole sequence', () => {
       expect(state.nextStep?.id).toBe('follow-up'); // …not skipped, not lost
     }
 
-    const resumedAt = await env.currentTimeMs();
+    const resumedAt = await t.env.currentTimeMs();
     await resumeSequence(ctx(), sequence.id);
     for (const enrolled of contacts) {
       await sentCount(enrolled, 2);
@@ -121,7 +108,7 @@ describe('S3/S4: pausing and resuming a whole sequence', () => {
   });
 
   test('S3: once the pause has returned, a step that falls due is not sent even before the fan-out reaches the workflow', async () => {
-    const sequence = await world.publishedSequence({
+    const sequence = await t.world.publishedSequence({
       steps: [
         { id: 'first', name: 'First', delay: 'PT1H', subject: 'First', html: '<p>1</p>' },
         { id: 'second', name: 'Second', delay: 'PT1H', subject: 'Second', html: '<p>2</p>' },
@@ -132,7 +119,7 @@ describe('S3/S4: pausing and resuming a whole sequence', () => {
     // The pause as committed by the API, without its fan-out: only the send guard stands in the way.
     await orm().nativeUpdate(Sequence, { id: sequence.id }, { status: 'paused', revision: 9 });
 
-    await env.sleep('2 hours');
+    await t.env.sleep('2 hours');
     await stateOf(enrolled, 'held after the guard refused', (s) => s.status === 'paused');
     expect(enrolled.sends()).toHaveLength(0);
     const refusals = await orm().find(EventLog, { enrollment: enrolled.enrollment.id, type: 'send.refused' });
@@ -146,7 +133,7 @@ describe('S3/S4: pausing and resuming a whole sequence', () => {
   });
 
   test('S4: a step whose end date passed during the pause is skipped and recorded as skipped (expired)', async () => {
-    const sequence = await world.publishedSequence({
+    const sequence = await t.world.publishedSequence({
       steps: [
         { id: 'hello', name: 'Hello', delay: 'PT0S', subject: 'Hello', html: '<p>hi</p>' },
         {
@@ -164,7 +151,7 @@ describe('S3/S4: pausing and resuming a whole sequence', () => {
     await sentCount(enrolled, 1);
     await pauseSequence(ctx(), sequence.id);
     await stateOf(enrolled, 'paused', (s) => s.status === 'paused');
-    await env.sleep('3 days'); // the webinar step's end date (due + 12 h) passes meanwhile
+    await t.env.sleep('3 days'); // the webinar step's end date (due + 12 h) passes meanwhile
     await resumeSequence(ctx(), sequence.id);
 
     expect(await enrolled.result()).toMatchObject({
@@ -181,19 +168,19 @@ describe('S3/S4: pausing and resuming a whole sequence', () => {
 
   test('S4: overdue steps go at the next opening of the send window in the contact time zone', async () => {
     // A window of one hour a day, far from now in Tokyo: the overdue step waits for it.
-    const now = await env.currentTimeMs();
+    const now = await t.env.currentTimeMs();
     const tokyoHour = (new Date(now).getUTCHours() + 9 + 12) % 24;
     const start = `${String(tokyoHour).padStart(2, '0')}:00`;
     const end = `${String((tokyoHour + 1) % 24).padStart(2, '0')}:00`;
-    const sequence = await world.publishedSequence({
+    const sequence = await t.world.publishedSequence({
       sendWindow: { days: [1, 2, 3, 4, 5, 6, 7], start, end },
       steps: [{ id: 'only', name: 'Only', delay: 'PT0S', subject: 'Only', html: '<p>1</p>' }],
     });
-    const contact = await world.contact({ timeZone: 'Asia/Tokyo' });
+    const contact = await t.world.contact({ timeZone: 'Asia/Tokyo' });
     const result = await enrollContact(ctx(), sequence.id, contact.id);
-    const handle = env.client.workflow.getHandle(result.enrollment.workflowId);
+    const handle = t.env.client.workflow.getHandle(result.enrollment.workflowId);
     await handle.result();
-    const [send] = sender.sends.filter((s) => s.email.to === contact.email);
+    const [send] = t.sender.sends.filter((s) => s.email.to === contact.email);
     const local = new Date(send!.atMs + 9 * HOUR);
     expect(local.getUTCHours()).toBe(tokyoHour); // inside the window, in Tokyo time (T1)
     expect(local.getUTCMinutes()).toBe(0); // at its opening
@@ -202,7 +189,7 @@ describe('S3/S4: pausing and resuming a whole sequence', () => {
 
 describe('S5: editing a live sequence', () => {
   test('S5: copy edits reach the next send; timing changes recompute the pending wait; added steps are picked up, anything sent stays sent', async () => {
-    const sequence = await world.publishedSequence();
+    const sequence = await t.world.publishedSequence();
     const enrolled = await enroll(sequence.id);
     await sentCount(enrolled, 1);
     const enrolledAt = enrolled.sends()[0]!.atMs;
@@ -237,7 +224,7 @@ describe('S5: editing a live sequence', () => {
   });
 
   test('S5: removed and reordered steps apply from the next step on, matched by step id', async () => {
-    const sequence = await world.publishedSequence({
+    const sequence = await t.world.publishedSequence({
       steps: ['a', 'b', 'c', 'd'].map((id) => ({
         id,
         name: id.toUpperCase(),
@@ -248,7 +235,7 @@ describe('S5: editing a live sequence', () => {
     });
     const enrolled = await enroll(sequence.id);
     await sentCount(enrolled, 1);
-    await env.sleep('1 day');
+    await t.env.sleep('1 day');
     await sentCount(enrolled, 2); // a, b sent; waiting for c
 
     // New order d, a, b (c removed, d moved first). The contact continues after b, its last
@@ -267,7 +254,7 @@ describe('S5: editing a live sequence', () => {
 
     // Another contact mid-way gets the new order from its next step on.
     const other = await enroll(sequence.id); // starts on the new live version: d, a, b
-    await env.sleep('1 day');
+    await t.env.sleep('1 day');
     await sentCount(other, 1);
     await updateSequence(ctx(), sequence.id, { steps: [step('d'), step('x'), step('a'), step('b')] });
     await publishSequence(ctx(), sequence.id);
@@ -277,14 +264,14 @@ describe('S5: editing a live sequence', () => {
 
 describe('S6: deleting a sequence', () => {
   test('S6: delete ends running enrollments (sequence_deleted), nothing unsent sends, records stay for audit', async () => {
-    const sequence = await world.publishedSequence({ activeTag: 'in-onboarding' });
+    const sequence = await t.world.publishedSequence({ activeTag: 'in-onboarding' });
     const enrolled = await enroll(sequence.id);
     await sentCount(enrolled, 1);
     const deleted = await deleteSequence(ctx(), sequence.id, { purge: false });
     expect(deleted).toEqual({ sequenceId: sequence.id, purged: false, enrollmentsEnded: 1 });
 
     expect(await enrolled.result()).toMatchObject({ status: 'cancelled', reason: 'sequence_deleted' });
-    await env.sleep('4 weeks');
+    await t.env.sleep('4 weeks');
     expect(enrolled.sends()).toHaveLength(1);
     const row = await orm().findOneOrFail(Enrollment, enrolled.enrollment.id);
     expect(row).toMatchObject({ status: 'cancelled', endReason: 'sequence_deleted' });
@@ -296,10 +283,10 @@ describe('S6: deleting a sequence', () => {
 
 describe('E3/E7/E9: managing enrollments', () => {
   test('E3: restart stops the contact and starts a new generation from step 1', async () => {
-    const sequence = await world.publishedSequence();
+    const sequence = await t.world.publishedSequence();
     const enrolled = await enroll(sequence.id);
     await sentCount(enrolled, 1);
-    await env.sleep('3 days');
+    await t.env.sleep('3 days');
     await sentCount(enrolled, 2);
 
     const restarted = await restartEnrollment(ctx(), enrolled.enrollment.id);
@@ -308,7 +295,7 @@ describe('E3/E7/E9: managing enrollments', () => {
     const old = await orm().findOneOrFail(Enrollment, enrolled.enrollment.id);
     expect(old).toMatchObject({ status: 'cancelled', endReason: 'restarted' });
 
-    const handle = env.client.workflow.getHandle(restarted.enrollment.workflowId);
+    const handle = t.env.client.workflow.getHandle(restarted.enrollment.workflowId);
     expect(await handle.result()).toMatchObject({
       status: 'completed',
       doneStepIds: ['welcome', 'follow-up', 'last'],
@@ -324,13 +311,13 @@ describe('E3/E7/E9: managing enrollments', () => {
   });
 
   test('E7: re-enroll a list starts completed and cancelled contacts again; active ones and strangers are left alone', async () => {
-    const sequence = await world.publishedSequence();
+    const sequence = await t.world.publishedSequence();
     const completed = await enroll(sequence.id);
     await completed.result();
     const cancelled = await enroll(sequence.id);
     await cancelEnrollment(ctx(), cancelled.enrollment.id);
     await cancelled.result();
-    const stranger = await world.contact();
+    const stranger = await t.world.contact();
 
     const outcome = await reEnroll(ctx(), sequence.id, {
       contactIds: [completed.contact.id, stranger.id, cancelled.contact.id],
@@ -351,16 +338,16 @@ describe('E3/E7/E9: managing enrollments', () => {
   });
 
   test('E9: skip the pending step: recorded as skipped, the next follows its delay from the skip', async () => {
-    const sequence = await world.publishedSequence();
+    const sequence = await t.world.publishedSequence();
     const enrolled = await enroll(sequence.id);
     await sentCount(enrolled, 1);
-    await env.sleep('1 day');
+    await t.env.sleep('1 day');
 
     await expect(skipStep(ctx(), enrolled.enrollment.id, 'last')).rejects.toMatchObject({
       status: 409,
       kind: 'step-not-pending',
     });
-    const skippedAt = await env.currentTimeMs();
+    const skippedAt = await t.env.currentTimeMs();
     const outcome = await skipStep(ctx(), enrolled.enrollment.id, 'follow-up');
     expect(['skipped', 'accepted']).toContain(outcome.status);
     expect(await enrolled.result()).toMatchObject({
@@ -380,7 +367,7 @@ describe('E3/E7/E9: managing enrollments', () => {
   });
 
   test('E9: resend a sent step: a second, recorded delivery now; the pending step keeps its time', async () => {
-    const sequence = await world.publishedSequence();
+    const sequence = await t.world.publishedSequence();
     const enrolled = await enroll(sequence.id);
     await sentCount(enrolled, 1);
     const dueBefore = (await enrolled.state()).nextStep!.sendAt;
