@@ -69,6 +69,23 @@ export const invalidField = (field: string, detail: string) =>
 export const conflict = (kind: string, title: string, detail: string, extra: Record<string, unknown> = {}) =>
   new ProblemError(409, kind, title, detail, extra);
 
+/** S1: a draft takes no enrollments. */
+export const sequenceIsDraft = (field = '/params/sequenceId') =>
+  conflict(
+    'sequence-not-published',
+    'Sequence is a draft',
+    'Publish the sequence before enrolling contacts (S1).',
+    {
+      field,
+    },
+  );
+
+/** S3: a paused sequence takes no new enrollments (the attempt is recorded, not queued). */
+export const sequenceIsPaused = (field = '/params/sequenceId') =>
+  conflict('sequence-paused', 'Sequence is paused', 'A paused sequence accepts no new enrollments (S3).', {
+    field,
+  });
+
 export const unauthorized = () =>
   new ProblemError(
     401,

@@ -30,6 +30,15 @@ import {
   resumeEnrollment,
 } from '../services/enrollments.js';
 
+/** What starting a contact answers: 201 new, 200 already active (E2), 409, 422 suppressed (E12). */
+const enrollmentAnswers = {
+  201: EnrollmentSchema,
+  200: EnrollmentSchema,
+  ...problemResponses,
+  409: Problem,
+  422: Problem,
+};
+
 export const enrollmentRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/sequences/:sequenceId/enrollments',
@@ -39,13 +48,7 @@ export const enrollmentRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Enroll a contact (E1); an already active contact returns its enrollment (E2)',
         params: SequenceParams,
         body: EnrollInput,
-        response: {
-          201: EnrollmentSchema,
-          200: EnrollmentSchema,
-          ...problemResponses,
-          409: Problem,
-          422: Problem,
-        },
+        response: enrollmentAnswers,
       },
     },
     async (request, reply) => {
@@ -62,13 +65,7 @@ export const enrollmentRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary:
           'Restart: stop the contact in this sequence, then start it again from step 1 as a new generation (E3)',
         params: EnrollmentParams,
-        response: {
-          201: EnrollmentSchema,
-          200: EnrollmentSchema,
-          ...problemResponses,
-          409: Problem,
-          422: Problem,
-        },
+        response: enrollmentAnswers,
       },
     },
     async (request, reply) =>

@@ -25,7 +25,7 @@ import { appendEvent } from '../../activities/event-log.js';
 import { isValidTimeZone } from '../../workflows/send-window.js';
 import { enrollmentWorkflowId } from '../../workflows/ids.js';
 import type { ServiceContext } from '../context.js';
-import { conflict, fieldOf, notFound, type ValidationIssue } from '../errors.js';
+import { fieldOf, notFound, type ValidationIssue, sequenceIsDraft, sequenceIsPaused } from '../errors.js';
 import { BulkContactByEmail, BulkContactById, type BulkResult, type BulkStatus } from '../schemas/bulk.js';
 import type { ContactInput } from '../schemas/contacts.js';
 import { compileStrict } from '../validation.js';
@@ -80,14 +80,7 @@ export async function assertEnrollable(
   const sequence = await ctx.em.findOne(Sequence, { id: sequenceId, workspace: ctx.workspaceId });
   if (!sequence || sequence.status === 'deleted') throw notFound('Sequence', sequenceId);
   if (sequence.status === 'draft') {
-    throw conflict(
-      'sequence-not-published',
-      'Sequence is a draft',
-      'Publish the sequence before enrolling contacts (S1).',
-      {
-        field: '/params/sequenceId',
-      },
-    );
+    throw sequenceIsDraft();
   }
   if (sequence.status === 'paused') {
     // S3: the attempt is recorded, not queued.
@@ -99,14 +92,7 @@ export async function assertEnrollable(
       data: { reason: 'sequence_paused', via: 'bulk', count: attempted },
     });
     await em.flush();
-    throw conflict(
-      'sequence-paused',
-      'Sequence is paused',
-      'A paused sequence accepts no new enrollments (S3).',
-      {
-        field: '/params/sequenceId',
-      },
-    );
+    throw sequenceIsPaused();
   }
   return sequence;
 }

@@ -18,7 +18,7 @@ import { holdEnrollmentStartLocks } from '../../db/enrollment-start-lock.js';
 import { enrollmentWorkflowId } from '../../workflows/ids.js';
 import { cancelSignal, pauseSignal, resumeSignal } from '../../workflows/messages.js';
 import type { ServiceContext } from '../context.js';
-import { conflict, notFound, ProblemError } from '../errors.js';
+import { notFound, ProblemError, sequenceIsDraft, sequenceIsPaused } from '../errors.js';
 import { startEnrollmentWorkflow } from './enrollment-workflows.js';
 
 export type EnrollResult =
@@ -41,26 +41,12 @@ export async function enrollContact(
   if (live) return { kind: 'already_active', enrollment: live };
 
   if (sequence.status === 'draft') {
-    throw conflict(
-      'sequence-not-published',
-      'Sequence is a draft',
-      'Publish the sequence before enrolling contacts (S1).',
-      {
-        field: '/params/sequenceId',
-      },
-    );
+    throw sequenceIsDraft();
   }
   if (sequence.status === 'paused') {
     // S3: the attempt is recorded, not queued.
     await recordAttempt(ctx, sequence, contact, 'sequence_paused');
-    throw conflict(
-      'sequence-paused',
-      'Sequence is paused',
-      'A paused sequence accepts no new enrollments (S3).',
-      {
-        field: '/params/sequenceId',
-      },
-    );
+    throw sequenceIsPaused();
   }
 
   try {

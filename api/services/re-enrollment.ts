@@ -7,7 +7,7 @@
 import { Enrollment, Sequence } from '../../db/entities/index.js';
 import type { BulkResult } from '../schemas/bulk.js';
 import type { ServiceContext } from '../context.js';
-import { conflict, notFound } from '../errors.js';
+import { notFound, sequenceIsPaused } from '../errors.js';
 import {
   assertEnrollable,
   bulkEnroll,
@@ -36,14 +36,7 @@ export async function restartEnrollment(ctx: ServiceContext, enrollmentId: strin
   const sequence = await ctx.em.findOne(Sequence, enrollment.sequence);
   if (!sequence || sequence.status === 'deleted') throw notFound('Sequence', enrollment.sequence);
   if (sequence.status === 'paused') {
-    throw conflict(
-      'sequence-paused',
-      'Sequence is paused',
-      'A paused sequence accepts no new enrollments (S3).',
-      {
-        field: '/params/enrollmentId',
-      },
-    );
+    throw sequenceIsPaused('/params/enrollmentId');
   }
   const live = await findLiveEnrollment(ctx.em.fork(), enrollment.sequence, enrollment.contact);
   if (live) {
