@@ -21,7 +21,8 @@ export interface Stack {
   apiKey: string;
   workspaceId: string;
   env: Record<string, string>;
-  startWorker(extraEnv?: Record<string, string>): NudgeProcess;
+  /** Nudge's worker process, or another entry point (a baseline) with the same environment. */
+  startWorker(extraEnv?: Record<string, string>, entry?: string): NudgeProcess;
   startApi(extraEnv?: Record<string, string>): Promise<{ process: NudgeProcess; url: string }>;
   stop(): Promise<void>;
 }
@@ -62,8 +63,8 @@ export async function startStack(
     apiKey: apiKey.key,
     workspaceId,
     env,
-    startWorker(extraEnv = {}) {
-      const worker = startProcess('worker/main.ts', { ...env, ...extraEnv });
+    startWorker(extraEnv = {}, entry = 'worker/main.ts') {
+      const worker = startProcess(entry, { ...env, ...extraEnv });
       processes.push(worker);
       return worker;
     },
