@@ -27,7 +27,7 @@ import {
   SequenceIdAttribute,
 } from '../workflows/search-attributes.js';
 import { fmt, writeResults } from './support/results.js';
-import { apiClient, mapConcurrent, startStack } from './support/stack.js';
+import { apiClient, mapConcurrent, publishSequence, startStack } from './support/stack.js';
 import { startDevServer } from './support/temporal-dev-server.js';
 
 const CONTACTS = Number(process.env.BENCH_CONTACTS ?? 10_000);
@@ -77,12 +77,10 @@ const stack = await startStack();
 try {
   const { url } = await stack.startApi();
   const call = apiClient(url, stack.apiKey);
-  const created = await call('POST', '/sequences', {
+  const sequenceId = await publishSequence(call, {
     name: 'Bulk bench',
     steps: [{ id: 'welcome', name: 'Welcome', delay: 'P1D', subject: 'Hi', html: '<p>Hi</p>' }],
   });
-  const sequenceId: string = created.body.id;
-  await call('POST', `/sequences/${sequenceId}/publish`);
 
   const bareBefore = await bareRun(stack.workspaceId, sequenceId);
 

@@ -8,8 +8,8 @@
 import { Enrollment } from '../db/entities/index.js';
 import { eventually } from '../test/support/wait.js';
 import { averageCost, historyCost, marginalCost, type HistoryCost } from './support/history.js';
-import { fmt, writeResults } from './support/results.js';
-import { apiClient, mapConcurrent, startStack } from './support/stack.js';
+import { writeResults } from './support/results.js';
+import { apiClient, mapConcurrent, publishSequence, startStack } from './support/stack.js';
 
 const CONTACTS = Number(process.env.BENCH_CONTACTS ?? 20);
 const LONG_STEPS = 6;
@@ -20,8 +20,8 @@ try {
   const { url } = await stack.startApi();
   const call = apiClient(url, stack.apiKey);
 
-  const sequence = async (steps: number) => {
-    const created = await call('POST', '/sequences', {
+  const sequence = (steps: number) =>
+    publishSequence(call, {
       name: `${steps}-step`,
       steps: Array.from({ length: steps }, (_, i) => ({
         id: `s${i + 1}`,
@@ -31,9 +31,6 @@ try {
         html: '<p>Hello</p>',
       })),
     });
-    await call('POST', `/sequences/${created.body.id}/publish`);
-    return created.body.id as string;
-  };
   const runs = async (sequenceId: string, label: string): Promise<HistoryCost> => {
     const enrollments = await mapConcurrent(
       Array.from({ length: CONTACTS }, (_, i) => i),
@@ -121,4 +118,3 @@ try {
 } finally {
   await stack.stop();
 }
-void fmt;

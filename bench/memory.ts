@@ -7,7 +7,7 @@ import { Enrollment } from '../db/entities/index.js';
 import { eventually } from '../test/support/wait.js';
 import { fmt, writeResults } from './support/results.js';
 import { seedContacts } from './support/seed.js';
-import { apiClient, mapConcurrent, startStack } from './support/stack.js';
+import { apiClient, mapConcurrent, publishSequence, startStack } from './support/stack.js';
 
 const SMALL = Number(process.env.BENCH_SMALL ?? 1000);
 const LARGE = Number(process.env.BENCH_LARGE ?? 10000);
@@ -34,27 +34,23 @@ try {
   const worker = stack.startWorker();
   const { url } = await stack.startApi();
   const call = apiClient(url, stack.apiKey);
-  const sequence = (
-    await call('POST', '/sequences', {
-      name: 'Sleepers',
-      steps: [{ id: 'later', name: 'Later', delay: 'P30D', subject: 'Much later', html: '<p>Hi</p>' }],
-    })
-  ).body;
-  await call('POST', `/sequences/${sequence.id}/publish`);
+  const sequenceId = await publishSequence(call, {
+    name: 'Sleepers',
+    steps: [{ id: 'later', name: 'Later', delay: 'P30D', subject: 'Much later', html: '<p>Hi</p>' }],
+  });
   const contacts = await seedContacts(stack.db, stack.workspaceId, LARGE, 'sleeper');
 
   const enrollUpTo = async (from: number, to: number) => {
     await mapConcurrent(contacts.slice(from, to), 16, async (contactId) => {
-      const response = await call('POST', `/sequences/${sequence.id}/enrollments`, { contactId });
+      const response = await call('POST', `/sequences/${sequenceId}/enrollments`, { contactId });
       if (response.status !== 201)
         throw new Error(`enroll: ${response.status} ${JSON.stringify(response.body)}`);
     });
     // Every workflow has run its first task and sleeps on its timer once it mirrored its due time.
     await eventually(
       async () =>
-        (await stack.db.orm.em
-          .fork()
-          .count(Enrollment, { sequence: sequence.id, currentStepId: 'later' })) === to,
+        (await stack.db.orm.em.fork().count(Enrollment, { sequence: sequenceId, currentStepId: 'later' })) ===
+        to,
       { timeoutMs: 600_000, intervalMs: 500, what: `${to} sleeping enrollments` },
     );
   };

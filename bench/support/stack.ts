@@ -21,7 +21,8 @@ export interface Stack {
   apiKey: string;
   workspaceId: string;
   env: Record<string, string>;
-  startWorker(extraEnv?: Record<string, string>): NudgeProcess;
+  /** Nudge's worker process, or another entry point (a baseline) with the same environment. */
+  startWorker(extraEnv?: Record<string, string>, entry?: string): NudgeProcess;
   startApi(extraEnv?: Record<string, string>): Promise<{ process: NudgeProcess; url: string }>;
   stop(): Promise<void>;
 }
@@ -62,8 +63,8 @@ export async function startStack(
     apiKey: apiKey.key,
     workspaceId,
     env,
-    startWorker(extraEnv = {}) {
-      const worker = startProcess('worker/main.ts', { ...env, ...extraEnv });
+    startWorker(extraEnv = {}, entry = 'worker/main.ts') {
+      const worker = startProcess(entry, { ...env, ...extraEnv });
       processes.push(worker);
       return worker;
     },
@@ -88,6 +89,8 @@ export async function startStack(
   };
 }
 
+export type ApiCall = ReturnType<typeof apiClient>;
+
 /** A small HTTP client for the API with the bench workspace's key. */
 export function apiClient(url: string, apiKey: string) {
   return async function call<T = any>(
@@ -106,6 +109,19 @@ export function apiClient(url: string, apiKey: string) {
     const text = await response.text();
     return { status: response.status, body: (text ? JSON.parse(text) : null) as T };
   };
+}
+
+/** Creates a sequence through the API and publishes it (S2); returns its id. */
+export async function publishSequence(call: ApiCall, sequence: object): Promise<string> {
+  const created = await call('POST', '/sequences', sequence);
+  if (created.status !== 201) {
+    throw new Error(`create sequence: ${created.status} ${JSON.stringify(created.body)}`);
+  }
+  const published = await call('POST', `/sequences/${created.body.id}/publish`);
+  if (published.status !== 200) {
+    throw new Error(`publish sequence: ${published.status} ${JSON.stringify(published.body)}`);
+  }
+  return created.body.id as string;
 }
 
 /** Runs `task` over `items` with at most `concurrency` in flight. */

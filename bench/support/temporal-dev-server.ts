@@ -1,6 +1,6 @@
 /**
- * The Temporal CLI dev server as a process the benchmarks control: file-backed, so the fault
- * drill can kill and restart it on the same port without losing a workflow.
+ * The Temporal CLI dev server as a process the benchmarks control: in memory, or file-backed
+ * so the fault drill can kill and restart it on the same port without losing a workflow.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -33,7 +33,16 @@ export async function startDevServer(options: { persistent?: boolean } = {}): Pr
   const cli = process.env.TEMPORAL_CLI_PATH;
   if (!cli) throw new Error('TEMPORAL_CLI_PATH is not set: run benchmarks through scripts/bench');
   const port = await freePort();
-  const dbFile = join(mkdtempSync(join(tmpdir(), 'nudge-bench-')), 'temporal.sqlite');
+  const storage = options.persistent
+    ? [
+        '--db-filename',
+        join(mkdtempSync(join(tmpdir(), 'nudge-bench-')), 'temporal.sqlite'),
+        '--sqlite-pragma',
+        'journal_mode=wal',
+        '--sqlite-pragma',
+        'synchronous=normal',
+      ]
+    : [];
   let child: ChildProcess;
 
   const launch = async () => {
@@ -47,8 +56,7 @@ export async function startDevServer(options: { persistent?: boolean } = {}): Pr
         '127.0.0.1',
         '--port',
         String(port),
-        '--db-filename',
-        dbFile,
+        ...storage,
         '--log-level',
         'error',
       ],
