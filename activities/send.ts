@@ -79,23 +79,21 @@ async function sendLocked(
   input: SendStepInput,
 ): Promise<SendStepResult | RetryLater> {
   // Lock order (sequence → contact → enrollment) matches every writer's, so no deadlocks.
-  const enrollmentRow = await tx.findOne(Enrollment, input.enrollmentId);
-  if (!enrollmentRow) return { outcome: 'ended', status: 'cancelled', reason: 'record_missing' };
-  const sequence = await tx.findOne(Sequence, enrollmentRow.sequence, {
-    lockMode: LockMode.PESSIMISTIC_READ,
-  });
-  const contact = await tx.findOne(Contact, enrollmentRow.contact, { lockMode: LockMode.PESSIMISTIC_READ });
+  const owner = await ownerOf(tx, input);
+  if (!owner) return { outcome: 'ended', status: 'cancelled', reason: 'record_missing' };
+  const sequence = await tx.findOne(Sequence, owner.sequence, { lockMode: LockMode.PESSIMISTIC_READ });
+  const contact = await tx.findOne(Contact, owner.contact, { lockMode: LockMode.PESSIMISTIC_READ });
   // NO KEY UPDATE, not UPDATE: it excludes every other writer of the row but still lets the
   // ledger's foreign key be checked from the journal connection while this lock is held.
-  await tx
+  const [row] = await tx
     .getConnection()
-    .execute(
-      'select 1 from "enrollment" where "id" = ? for no key update',
+    .execute<Record<string, unknown>[]>(
+      'select * from "enrollment" where "id" = ? for no key update',
       [input.enrollmentId],
       'all',
       tx.getTransactionContext(),
     );
-  const enrollment = await tx.findOne(Enrollment, input.enrollmentId, { refresh: true });
+  const enrollment = row ? tx.map(Enrollment, row) : null;
 
   const ledgerKey = {
     enrollment: input.enrollmentId,
@@ -371,15 +369,33 @@ function eventBase(enrollment: Enrollment) {
   };
 }
 
+/** The enrollment's sequence and contact: given by the workflow, or read (an older caller). */
+async function ownerOf(tx: EntityManager, input: SendStepInput) {
+  if (input.sequenceId && input.contactId) return { sequence: input.sequenceId, contact: input.contactId };
+  return tx.findOne(Enrollment, input.enrollmentId, { fields: ['sequence', 'contact'] });
+}
+
 async function liveStep(
   em: EntityManager,
   sequenceId: string,
   version: number,
   stepId: string,
 ): Promise<StepDefinition | null> {
-  const live = await em.findOne(SequenceVersion, { sequence: sequenceId, version });
-  return live?.steps.find((step) => step.id === stepId) ?? null;
+  const key = `${sequenceId}/${version}`;
+  let steps = publishedSteps.get(key);
+  if (!steps) {
+    const live = await em.findOne(SequenceVersion, { sequence: sequenceId, version });
+    if (!live) return null;
+    steps = live.steps;
+    if (publishedSteps.size >= PUBLISHED_STEPS_MAX)
+      publishedSteps.delete(publishedSteps.keys().next().value!);
+    publishedSteps.set(key, steps);
+  }
+  return steps.find((step) => step.id === stepId) ?? null;
 }
+// A published version never changes, so its steps are read once per worker, not once per send.
+const publishedSteps = new Map<string, StepDefinition[]>();
+const PUBLISHED_STEPS_MAX = 500;
 
 /** A first send moves the enrollment on (the database mirrors where to); a resend (E9) does not. */
 function mirrorNextStep(enrollment: Enrollment, input: SendStepInput): void {

@@ -21,6 +21,9 @@ export interface NextStepMirror {
 }
 
 export interface SendStepInput extends EnrollmentRef {
+  /** The enrollment's sequence and contact, so the send locks them without reading the enrollment first. */
+  sequenceId?: string;
+  contactId?: string;
   stepId: string;
   kind: 'first' | 'resend';
   /** The instant the workflow decided to send at (the next step's delay counts from it). */

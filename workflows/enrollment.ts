@@ -74,6 +74,7 @@ interface PendingStep {
 export async function enrollmentWorkflow(input: EnrollmentInput): Promise<EnrollmentResult> {
   const { enrollmentId, generation } = input;
   const ref = { enrollmentId, generation };
+  const owner = { sequenceId: input.sequenceId, contactId: input.contactId };
   const progress: EnrollmentProgress = input.carried ?? startProgress(Date.now());
   let plan: EnrollmentPlan | null = null;
   let planIsStale = false;
@@ -173,7 +174,7 @@ export async function enrollmentWorkflow(input: EnrollmentInput): Promise<Enroll
     const next = followingStep(plan, progress, step, sendAtMs);
     const result: SendStepResult = await delivery().sendStep.executeWithOptions(
       { summary: `send step ${index + 1} '${step.name}'` },
-      [{ ...ref, stepId: step.id, kind: 'first', scheduledAtMs: sendAtMs, next }],
+      [{ ...ref, ...owner, stepId: step.id, kind: 'first', scheduledAtMs: sendAtMs, next }],
     );
     switch (result.outcome) {
       case 'sent':
@@ -236,7 +237,7 @@ export async function enrollmentWorkflow(input: EnrollmentInput): Promise<Enroll
     const resumesBefore = progress.resumeCount;
     const result: SendStepResult = await delivery().sendStep.executeWithOptions(
       { summary: `resend step ${index + 1} '${step.name}'` },
-      [{ ...ref, stepId, kind: 'resend', scheduledAtMs: Date.now(), next: null }],
+      [{ ...ref, ...owner, stepId, kind: 'resend', scheduledAtMs: Date.now(), next: null }],
     );
     switch (result.outcome) {
       case 'held':

@@ -53,8 +53,19 @@ const IANA_NAME = /^[A-Za-z][A-Za-z0-9_+\-/]*$/;
 
 /** True for a time zone name the runtime knows (case-insensitive, links such as US/Eastern included). */
 export function isValidTimeZone(zone: string): boolean {
-  return typeof zone === 'string' && IANA_NAME.test(zone) && IANAZone.isValidZone(zone);
+  if (typeof zone !== 'string' || !IANA_NAME.test(zone)) return false;
+  let valid = knownZones.get(zone);
+  if (valid === undefined) {
+    valid = IANAZone.isValidZone(zone);
+    if (knownZones.size < KNOWN_ZONES_MAX) knownZones.set(zone, valid);
+  }
+  return valid;
 }
+// luxon checks a zone by building an Intl formatter, costly on every replay of every workflow;
+// the answer for a name never changes, so it is remembered (a pure cache: replay-safe). The
+// bound keeps names sent to the API in every letter case from growing it without end.
+const knownZones = new Map<string, boolean>();
+const KNOWN_ZONES_MAX = 2_000;
 
 /**
  * The zone a contact's send window is evaluated in: the contact's zone, else the sequence's, else
