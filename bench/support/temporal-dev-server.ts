@@ -7,6 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../test/support/processes.js';
+import { DEV_SERVER_FLAGS } from '../../test/support/temporal.js';
 import { eventually } from '../../test/support/wait.js';
 import { connect } from 'node:net';
 
@@ -57,6 +58,7 @@ export async function startDevServer(options: { persistent?: boolean } = {}): Pr
         '--port',
         String(port),
         ...storage,
+        ...DEV_SERVER_FLAGS,
         '--log-level',
         'error',
       ],

@@ -21,10 +21,22 @@ export async function startTimeSkippingServer(): Promise<TestWorkflowEnvironment
   return env;
 }
 
+/**
+ * D5: one partition per task queue, so the send queue's rate limit is enforced in one place
+ * (as scripts/dev and the benchmarks run the dev server).
+ */
+export const DEV_SERVER_FLAGS = [
+  '--dynamic-config-value',
+  'matching.numTaskqueueReadPartitions=1',
+  '--dynamic-config-value',
+  'matching.numTaskqueueWritePartitions=1',
+];
+
 export async function startDevServer(options: { dbFilename?: string; uiPort?: number } = {}) {
   const env = await TestWorkflowEnvironment.createLocal({
     server: {
       executable: executable('TEMPORAL_CLI_PATH'),
+      extraArgs: DEV_SERVER_FLAGS,
       ...(options.dbFilename ? { dbFilename: options.dbFilename } : {}),
       ...(options.uiPort ? { ui: true, uiPort: options.uiPort } : {}),
     },
