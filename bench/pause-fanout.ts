@@ -335,7 +335,7 @@ try {
       value:
         allPausedMs !== null
           ? seconds(allPausedMs)
-          : `never: ${unreported.length} held by their own state (${unreportedHeld}) but not paused in visibility; ` +
+          : `never: ${unreported.length} not paused in visibility (${unreportedHeld} of them held by their own state); ` +
             `the other ${(live - unreported.length).toLocaleString('en')} after ${restPausedMs === null ? '?' : seconds(restPausedMs)}`,
       target: 'all',
       ok: allPausedMs !== null,
