@@ -51,7 +51,9 @@ export function createFanOut(deps: FanOutDeps) {
         ),
       );
       position.afterId = page.at(-1)!.id;
-      context.heartbeat(position);
+      // A copy: the SDK may encode the details of a heartbeat later, when this page's
+      // successors have already moved the counts on.
+      context.heartbeat({ ...position });
     }
   };
 }
