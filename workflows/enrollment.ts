@@ -150,7 +150,9 @@ export async function enrollmentWorkflow(input: EnrollmentInput): Promise<Enroll
       continue;
     }
     if (isHeld()) {
-      // E8/S3: the pending step is held — not sent, not skipped, not lost — until resumed.
+      // E8/S3: the pending step is held — not sent, not skipped, not lost — until resumed. A
+      // pause that arrived while show() was recording progress must still reach the UI.
+      await show(plan, pending);
       await condition(() => !isHeld() || isEnding() || planIsStale || progress.skipRequested === step.id);
       continue;
     }

@@ -21,6 +21,7 @@ export interface WorldHandle<S extends EmailSender = RecordingSender> {
 interface Options<S extends EmailSender> {
   server?: 'time-skipping' | 'dev';
   sender?: S;
+  world?: Parameters<typeof startWorld>[2];
 }
 
 export function useWorld<S extends EmailSender = RecordingSender>(options: Options<S> = {}): WorldHandle<S> {
@@ -39,7 +40,7 @@ function setUp<S extends EmailSender>(options: Options<S>, withApp: boolean) {
     handle.env = options.server === 'dev' ? await startDevServer() : await startTimeSkippingServer();
     handle.sender =
       options.sender ?? (new RecordingSender(() => handle.env.currentTimeMs()) as EmailSender as S);
-    handle.world = await startWorld(handle.env, handle.sender);
+    handle.world = await startWorld(handle.env, handle.sender, options.world);
     if (!withApp) return;
     handle.app = await buildApp({
       orm: handle.world.db.orm,

@@ -41,11 +41,13 @@ export async function startWorld(
   options: {
     observability?: ActivityObservability;
     delivery?: { publicUrl?: string; unsubscribeSecret?: string };
+    /** Wraps the real activities, e.g. to hold one back while a test signals the workflow. */
+    wrapActivities?: (activities: ReturnType<typeof createActivities>) => ReturnType<typeof createActivities>;
   } = {},
 ): Promise<World> {
   const db = await createTestDatabase();
   const taskQueue = `test-${randomUUID()}`;
-  const activities = createActivities({
+  const real = createActivities({
     orm: db.orm,
     email,
     config: {
@@ -60,6 +62,7 @@ export async function startWorld(
     temporal: env.client,
     fanOutConcurrency: 20,
   });
+  const activities = options.wrapActivities ? options.wrapActivities(real) : real;
   const connection = { connection: env.nativeConnection, namespace: env.namespace ?? 'default', taskQueue };
   const observability = options.observability ? { observability: options.observability } : {};
   const worker = await buildWorker({
