@@ -69,7 +69,8 @@ export const BulkResultSchema = Type.Object({
   reason: Type.Union([Type.String(), Type.Null()], {
     description:
       'Why not enrolled: `contact_unsubscribed|bounced|complained`, `validation`, `contact_not_found`, ' +
-      '`duplicate`, `workflow_start_failed`, `concurrent_change`.',
+      '`duplicate`, `workflow_start_failed`, `concurrent_change`, `sequence_paused` or `sequence_deleted` (it ' +
+      'was paused or deleted while the request ran), `not_in_sequence` (re-enroll).',
   }),
   field: Type.Union([Type.String(), Type.Null()], {
     description: 'For `invalid`: JSON pointer to the offending field, e.g. `/body/contacts/3/email`.',

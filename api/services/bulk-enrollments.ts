@@ -25,12 +25,19 @@ import { appendEvent } from '../../activities/event-log.js';
 import { isValidTimeZone } from '../../workflows/send-window.js';
 import { enrollmentWorkflowId } from '../../workflows/ids.js';
 import type { ServiceContext } from '../context.js';
-import { fieldOf, notFound, type ValidationIssue, sequenceIsDraft, sequenceIsPaused } from '../errors.js';
+import {
+  fieldOf,
+  notFound,
+  ProblemError,
+  sequenceIsDraft,
+  sequenceIsPaused,
+  type ValidationIssue,
+} from '../errors.js';
 import { BulkContactByEmail, BulkContactById, type BulkResult, type BulkStatus } from '../schemas/bulk.js';
 import type { ContactInput } from '../schemas/contacts.js';
 import { compileStrict } from '../validation.js';
 import { findNulCharacter } from '../http/nul-characters.js';
-import { startEnrollmentWorkflow } from './enrollment-workflows.js';
+import { assertStillEnrollable, startEnrollmentWorkflow } from './enrollment-workflows.js';
 import { normalizeEmail, replanLiveEnrollments } from './contacts.js';
 
 export interface BulkTuning {
@@ -533,14 +540,21 @@ async function enrollChunk(
               },
         );
       }
+      await assertStillEnrollable(tx, sequence.id);
     });
   } catch (error) {
-    // The commit (or a statement) failed: nothing of this chunk was written.
+    // The commit (or a statement) failed, or the sequence was paused or deleted meanwhile:
+    // nothing of this chunk was written.
+    const paused = error instanceof ProblemError && error.kind === 'sequence-paused';
+    const deleted = error instanceof ProblemError && error.kind === 'not-found';
     for (const candidate of chunk) {
       outcome.set(candidate.contact.id, {
         kind: 'failed',
-        reason: 'workflow_start_failed',
-        detail: `The enrollment could not be recorded (${messageOf(error)}); nothing was written for this contact.`,
+        reason: paused ? 'sequence_paused' : deleted ? 'sequence_deleted' : 'workflow_start_failed',
+        detail:
+          paused || deleted
+            ? `The sequence was ${paused ? 'paused (S3)' : 'deleted'} while this request ran; nothing was written for this contact.`
+            : `The enrollment could not be recorded (${messageOf(error)}); nothing was written for this contact.`,
         error,
       });
     }

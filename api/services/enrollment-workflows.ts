@@ -10,7 +10,9 @@ import {
 } from '../../workflows/search-attributes.js';
 import { enrollmentDetails, enrollmentSummary } from '../../workflows/run-metadata.js';
 import { resolveTimeZone } from '../../workflows/send-window.js';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import type { TemporalAccess } from '../context.js';
+import { notFound, sequenceIsPaused } from '../errors.js';
 
 export interface NewEnrollment {
   enrollmentId: string;
@@ -77,4 +79,25 @@ function start(temporal: TemporalAccess, enrollment: NewEnrollment) {
       timeZone: resolveTimeZone(contact.timeZone, sequence.timeZone),
     }),
   });
+}
+
+/**
+ * S3 at the last moment of an enrolling transaction: the sequence row is taken FOR SHARE and
+ * must still be active. A pause committed meanwhile refuses the enrollments (the transaction
+ * rolls back, and the workflows it started find no row and end); a pause that comes later
+ * waits for this commit, then its fan-out finds these enrollments. The lock is held only
+ * for the commit, so a pause is never kept waiting for a slow bulk request.
+ */
+export async function assertStillEnrollable(tx: EntityManager, sequenceId: string): Promise<void> {
+  const [row] = await tx
+    .getConnection()
+    .execute<{ status: string }[]>(
+      'select status from sequence where id = ? for share',
+      [sequenceId],
+      'all',
+      tx.getTransactionContext(),
+    );
+  if (row?.status === 'active') return;
+  if (row?.status === 'paused') throw sequenceIsPaused();
+  throw notFound('Sequence', sequenceId);
 }

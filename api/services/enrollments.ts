@@ -19,7 +19,7 @@ import { enrollmentWorkflowId } from '../../workflows/ids.js';
 import { cancelSignal, pauseSignal, resumeSignal } from '../../workflows/messages.js';
 import type { ServiceContext } from '../context.js';
 import { notFound, ProblemError, sequenceIsDraft, sequenceIsPaused } from '../errors.js';
-import { startEnrollmentWorkflow } from './enrollment-workflows.js';
+import { assertStillEnrollable, startEnrollmentWorkflow } from './enrollment-workflows.js';
 
 export type EnrollResult =
   | { kind: 'enrolled'; enrollment: Enrollment }
@@ -88,9 +88,13 @@ export async function enrollContact(
         contact,
       });
       enrollment.runId = handle.firstExecutionRunId;
+      await assertStillEnrollable(tx, sequence.id);
       return { kind: 'enrolled' as const, enrollment };
     });
   } catch (error) {
+    if (error instanceof ProblemError && error.kind === 'sequence-paused') {
+      await recordAttempt(ctx, sequence, contact, 'sequence_paused'); // S3: paused meanwhile
+    }
     if (error instanceof UniqueConstraintViolationException) {
       // E10: a concurrent call won the race; return its enrollment.
       const winner = await findLiveEnrollment(ctx.em.fork(), sequence.id, contact.id);

@@ -6,7 +6,7 @@
  * sequence row FOR SHARE from its guard (D2) until the provider has answered, so a change
  * waits for sends already in flight, and every later send sees it.
  */
-import { LockMode, type EntityManager } from '@mikro-orm/postgresql';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { Sequence } from '../../db/entities/index.js';
 import type { SequenceFanOutAction, SequenceFanOutInput } from '../../workflows/fanout-types.js';
@@ -34,11 +34,18 @@ export async function changeSequence(
   change: Change,
 ): Promise<Sequence> {
   const { sequence, action } = await ctx.em.fork().transactional(async (tx) => {
-    const locked = await tx.findOne(
-      Sequence,
-      { id: sequenceId, workspace: ctx.workspaceId },
-      { lockMode: LockMode.PESSIMISTIC_WRITE },
-    );
+    // NO KEY UPDATE: it waits for sends in flight (they hold the row FOR SHARE) but not for
+    // transactions that merely reference the sequence (an enrollment being inserted holds its
+    // FOR KEY SHARE lock until it commits; those check the status again at their end).
+    await tx
+      .getConnection()
+      .execute(
+        'select 1 from sequence where id = ? and workspace_id = ? for no key update',
+        [sequenceId, ctx.workspaceId],
+        'all',
+        tx.getTransactionContext(),
+      );
+    const locked = await tx.findOne(Sequence, { id: sequenceId, workspace: ctx.workspaceId });
     if (!locked || locked.status === 'deleted') throw notFound('Sequence', sequenceId);
     const outcome = await change(locked, tx);
     if (outcome === 'unchanged') return { sequence: locked, action: null };

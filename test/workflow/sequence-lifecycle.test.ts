@@ -7,6 +7,7 @@ import { useWorld } from '../support/use-world.js';
 
 import { Contact, Delivery, Enrollment, EventLog, Sequence } from '../../db/entities/index.js';
 import type { ServiceContext } from '../../api/context.js';
+import { bulkEnroll } from '../../api/services/bulk-enrollments.js';
 import { cancelEnrollment, enrollContact } from '../../api/services/enrollments.js';
 import { resendStep, skipStep } from '../../api/services/enrollment-steps.js';
 import { reEnroll, restartEnrollment } from '../../api/services/re-enrollment.js';
@@ -184,6 +185,60 @@ describe('S3/S4: pausing and resuming a whole sequence', () => {
     const local = new Date(send!.atMs + 9 * HOUR);
     expect(local.getUTCHours()).toBe(tokyoHour); // inside the window, in Tokyo time (T1)
     expect(local.getUTCMinutes()).toBe(0); // at its opening
+  });
+});
+
+describe('S3: enrollments racing a pause', () => {
+  /** A service context whose workflow starts first pause the sequence: the pause commits mid-enrollment. */
+  function pausingMidway(sequenceId: string): ServiceContext {
+    const base = ctx();
+    let paused = false;
+    const workflow = base.temporal.client.workflow;
+    const racing = new Proxy(workflow, {
+      get(target, name) {
+        const value = Reflect.get(target, name, target) as unknown;
+        if (name !== 'start') return typeof value === 'function' ? value.bind(target) : value;
+        return async (...args: Parameters<typeof workflow.start>) => {
+          if (!paused) {
+            paused = true;
+            await pauseSequence(ctx(), sequenceId);
+          }
+          return target.start(...args);
+        };
+      },
+    });
+    const client = new Proxy(base.temporal.client, {
+      get: (target, name) => (name === 'workflow' ? racing : Reflect.get(target, name, target)),
+    });
+    return { ...base, temporal: { ...base.temporal, client } };
+  }
+
+  const liveIn = (sequenceId: string) =>
+    orm().count(Enrollment, { sequence: sequenceId, status: { $in: ['active', 'paused'] } });
+
+  test('S3: an enrollment whose sequence is paused while it is being made is refused and recorded, never left running', async () => {
+    const sequence = await t.world.publishedSequence();
+    const contact = await t.world.contact();
+    await expect(enrollContact(pausingMidway(sequence.id), sequence.id, contact.id)).rejects.toMatchObject({
+      status: 409,
+      kind: 'sequence-paused',
+    });
+    expect(await liveIn(sequence.id)).toBe(0);
+    const refused = await orm().find(EventLog, { sequence: sequence.id, type: 'enrollment.refused' });
+    expect(refused.map((event) => event.data.reason)).toEqual(['sequence_paused']);
+  });
+
+  test('S3: a bulk enrollment whose sequence is paused mid-request enrolls nobody after the pause', async () => {
+    const sequence = await t.world.publishedSequence();
+    const contacts = [await t.world.contact(), await t.world.contact()];
+    await expect(
+      bulkEnroll(
+        pausingMidway(sequence.id),
+        sequence.id,
+        contacts.map((contact) => ({ contactId: contact.id })),
+      ),
+    ).rejects.toMatchObject({ status: 409, kind: 'sequence-paused' });
+    expect(await liveIn(sequence.id)).toBe(0);
   });
 });
 
