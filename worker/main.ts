@@ -8,8 +8,9 @@ import { createOrm, migrate } from '../db/orm.js';
 import { createEmailSender } from '../email/create-sender.js';
 import { freeLoopbackPort, startMetricsServer } from './metrics-server.js';
 import { createDeliveryMetrics } from './metrics.js';
-import { installTemporalRuntime } from './runtime.js';
-import { buildSendWorker, buildWorker, runWorkers } from './worker.js';
+import { installTemporalRuntime, temporalLoggerFor } from './runtime.js';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { buildFanOutWorker, buildSendWorker, buildWorker, runWorkers, workflowsPath } from './worker.js';
 
 const config = loadConfigOrExit();
 const logger = createLogger(config.logLevel, 'nudge-worker');
@@ -56,16 +57,24 @@ const observability = {
   logger,
   provider: email.provider,
 };
+// Bundled once for both workflow workers (or prebuilt by `npm run build`).
+const workflowBundle = config.workflowBundlePath
+  ? { codePath: config.workflowBundlePath }
+  : await bundleWorkflowCode({
+      workflowsPath,
+      logger: temporalLoggerFor(logger.child({ component: 'bundler' })),
+    });
+const workflowWorker = {
+  connection,
+  namespace: config.temporal.namespace,
+  taskQueue: config.temporal.taskQueue,
+  activities,
+  observability,
+  workflowBundle,
+};
 const workers = [
-  await buildWorker({
-    connection,
-    namespace: config.temporal.namespace,
-    taskQueue: config.temporal.taskQueue,
-    activities,
-    observability,
-    options: { maxCachedWorkflows: config.worker.maxCachedWorkflows },
-    ...(config.workflowBundlePath ? { workflowBundle: { codePath: config.workflowBundlePath } } : {}),
-  }),
+  await buildWorker({ ...workflowWorker, options: { maxCachedWorkflows: config.worker.maxCachedWorkflows } }),
+  await buildFanOutWorker(workflowWorker),
   await buildSendWorker({
     connection,
     namespace: config.temporal.namespace,
@@ -87,7 +96,7 @@ const metricsServer = await startMetricsServer({
   logger,
 });
 
-// Runs until SIGINT/SIGTERM; both workers drain their in-flight tasks before it resolves.
+// Runs until SIGINT/SIGTERM; the workers drain their in-flight tasks before it resolves.
 logger.info(
   {
     taskQueue: config.temporal.taskQueue,

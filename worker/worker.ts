@@ -3,7 +3,7 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import type { createActivities } from '../activities/index.js';
-import { sendTaskQueue } from '../workflows/ids.js';
+import { fanOutTaskQueue, sendTaskQueue } from '../workflows/ids.js';
 import { activityInterceptors, type ActivityObservability } from './interceptors.js';
 
 /** The workflows' entry file, next to this module whether running from sources or a build. */
@@ -33,6 +33,21 @@ export async function buildWorker(deps: WorkerDeps): Promise<Worker> {
     ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath }),
     ...interceptorsFor(deps.observability),
     ...deps.options,
+  });
+}
+
+/**
+ * Sequence fan-outs (pause, resume, edit, delete) on their own task queue: the workflow and
+ * its activity, so a pause goes out at once even behind a backlog of enrollment tasks.
+ */
+export async function buildFanOutWorker(deps: WorkerDeps): Promise<Worker> {
+  return Worker.create({
+    connection: deps.connection,
+    namespace: deps.namespace,
+    taskQueue: fanOutTaskQueue(deps.taskQueue),
+    activities: { fanOutToEnrollments: deps.activities.fanOutToEnrollments },
+    ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath }),
+    ...interceptorsFor(deps.observability),
   });
 }
 

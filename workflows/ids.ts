@@ -22,3 +22,11 @@ export function parseEnrollmentWorkflowId(
 export function sendTaskQueue(taskQueue: string): string {
   return `${taskQueue}-sends`;
 }
+
+/**
+ * Sequence fan-outs (pause, resume, edit, delete) run on their own task queue, so an emergency
+ * pause is not queued behind a backlog of enrollment workflow tasks.
+ */
+export function fanOutTaskQueue(taskQueue: string): string {
+  return `${taskQueue}-fanout`;
+}

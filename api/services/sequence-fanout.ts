@@ -10,7 +10,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { Sequence } from '../../db/entities/index.js';
 import type { SequenceFanOutAction, SequenceFanOutInput } from '../../workflows/fanout-types.js';
-import { sequenceFanOutWorkflowId } from '../../workflows/ids.js';
+import { fanOutTaskQueue, sequenceFanOutWorkflowId } from '../../workflows/ids.js';
 import type { sequenceFanOutWorkflow } from '../../workflows/sequence-fanout.js';
 import type { ServiceContext, TemporalAccess } from '../context.js';
 import { notFound } from '../errors.js';
@@ -76,7 +76,7 @@ export async function startSequenceFanOut(
   try {
     await temporal.client.workflow.start<typeof sequenceFanOutWorkflow>('sequenceFanOutWorkflow', {
       workflowId: sequenceFanOutWorkflowId(sequence.id, sequence.revision),
-      taskQueue: temporal.taskQueue,
+      taskQueue: fanOutTaskQueue(temporal.taskQueue),
       args: [input],
       workflowIdConflictPolicy: 'USE_EXISTING',
       workflowIdReusePolicy: 'REJECT_DUPLICATE',

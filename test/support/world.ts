@@ -15,7 +15,7 @@ import type { ContactInput } from '../../api/schemas/contacts.js';
 import type { SequenceInput, StepInput } from '../../api/schemas/sequences.js';
 import type { EmailSender } from '../../email/sender.js';
 import type { ActivityObservability } from '../../worker/interceptors.js';
-import { buildSendWorker, buildWorker, runWorkers } from '../../worker/worker.js';
+import { buildFanOutWorker, buildSendWorker, buildWorker, runWorkers } from '../../worker/worker.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 import { workflowBundle } from './temporal.js';
 
@@ -88,7 +88,13 @@ export async function startWorld(
     return { ctx, apiKey: apiKey.key };
   };
   const first = await workspace();
-  const running = runWorkers([worker, sendWorker]);
+  const fanOutWorker = await buildFanOutWorker({
+    ...connection,
+    workflowBundle: await workflowBundle(),
+    activities,
+    ...observability,
+  });
+  const running = runWorkers([worker, sendWorker, fanOutWorker]);
 
   return {
     db,
