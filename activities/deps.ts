@@ -13,6 +13,8 @@ export interface ActivityDeps {
     publicUrl: string;
     /** Signs unsubscribe links (D7); the development secret when absent. */
     unsubscribeSecret?: string;
+    /** D5: provider calls per second across every worker (the shared pacer); none when absent. */
+    sendRatePerSecond?: number | null;
   };
   clock: () => Date;
   logger: Logger;

@@ -38,6 +38,7 @@ import type { StepDefinition } from '../workflows/plan.js';
 import type { ActivityDeps } from './deps.js';
 import { appendEvent } from './event-log.js';
 import { checkSendGuard, type GuardRefusal } from './guard.js';
+import { waitForSendSlot } from './send-pacer.js';
 import type { NextStepMirror, SendStepInput, SendStepResult } from './types.js';
 
 /** Resend remembers an Idempotency-Key for 24 hours; retries stay well inside that. */
@@ -216,6 +217,7 @@ async function sendLocked(
     journaledNow = true;
   }
 
+  await waitForSendSlot(deps.orm, deps.config.sendRatePerSecond); // D5
   const sent = await deps.email.send(delivery.email, delivery.idempotencyKey);
 
   if (sent.ok || sent.kind === 'already_accepted') {

@@ -45,6 +45,7 @@ const activities = createActivities({
     from: config.email.from,
     publicUrl: config.delivery.publicUrl,
     unsubscribeSecret: config.delivery.unsubscribeSecret,
+    sendRatePerSecond: config.sends.ratePerSecond,
   },
   clock: () => new Date(),
   logger,

@@ -6,6 +6,7 @@ export * from './event-log.js';
 export * from './idempotency-key.js';
 export * from './sequence.js';
 export * from './sequence-version.js';
+export * from './send-pacer.js';
 export * from './webhook-event.js';
 export * from './workspace.js';
 
@@ -17,6 +18,7 @@ import { EventLog } from './event-log.js';
 import { IdempotencyKey } from './idempotency-key.js';
 import { Sequence } from './sequence.js';
 import { SequenceVersion } from './sequence-version.js';
+import { SendPacer } from './send-pacer.js';
 import { WebhookEvent } from './webhook-event.js';
 import { Workspace } from './workspace.js';
 
@@ -31,4 +33,5 @@ export const entities = [
   EventLog,
   IdempotencyKey,
   WebhookEvent,
+  SendPacer,
 ];
