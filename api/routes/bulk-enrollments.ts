@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifySchemaCompiler } from 'fastify';
+import type { FastifyReply, FastifySchemaCompiler } from 'fastify';
 import {
   BulkEnrollInput,
   BulkEnrollResponse,
@@ -45,8 +45,7 @@ export function bulkEnrollmentRoutes(tuning: BulkTuning = DEFAULT_BULK_TUNING): 
           request.body.contacts as unknown[],
           tuning,
         );
-        if (outcome.summary.failed > 0) reply.doNotStoreIdempotentResponse();
-        return outcome;
+        return answerBatch(reply, outcome);
       },
     );
 
@@ -70,9 +69,14 @@ export function bulkEnrollmentRoutes(tuning: BulkTuning = DEFAULT_BULK_TUNING): 
       },
       async (request, reply) => {
         const outcome = await reEnroll(request.services, request.params.sequenceId, request.body, tuning);
-        if (outcome.summary.failed > 0) reply.doNotStoreIdempotentResponse();
-        return outcome;
+        return answerBatch(reply, outcome);
       },
     );
   };
+}
+
+/** A batch with transient failures is not kept under its Idempotency-Key, so a retry retries them. */
+function answerBatch<T extends { summary: { failed: number } }>(reply: FastifyReply, outcome: T): T {
+  if (outcome.summary.failed > 0) reply.doNotStoreIdempotentResponse();
+  return outcome;
 }

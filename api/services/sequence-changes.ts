@@ -78,23 +78,30 @@ async function replaceActiveTag(tx: EntityManager, sequence: Sequence, next: str
 
 /** S3: no new enrollments; every pending step is held (not sent, not skipped, not lost). */
 export function pauseSequence(ctx: ServiceContext, sequenceId: string) {
-  return changeSequence(ctx, sequenceId, async (sequence, tx) => {
-    if (sequence.status === 'draft') throw notPublished();
-    if (sequence.status === 'paused') return repeatFanOut(ctx, sequence, 'pause');
-    sequence.status = 'paused';
-    event(tx, sequence, 'sequence.paused');
-    return 'pause';
-  });
+  return switchSequence(ctx, sequenceId, 'paused', 'pause');
 }
 
 /** S4: held steps pick up where they left off; overdue ones go at the next valid send time. */
 export function resumeSequence(ctx: ServiceContext, sequenceId: string) {
+  return switchSequence(ctx, sequenceId, 'active', 'resume');
+}
+
+/**
+ * Pause and resume: a sequence already in the target state repeats its fan-out (so a retried
+ * call after a crash still reaches every enrollment) instead of recording a second change.
+ */
+function switchSequence(
+  ctx: ServiceContext,
+  sequenceId: string,
+  target: 'paused' | 'active',
+  change: 'pause' | 'resume',
+) {
   return changeSequence(ctx, sequenceId, async (sequence, tx) => {
     if (sequence.status === 'draft') throw notPublished();
-    if (sequence.status === 'active') return repeatFanOut(ctx, sequence, 'resume');
-    sequence.status = 'active';
-    event(tx, sequence, 'sequence.resumed');
-    return 'resume';
+    if (sequence.status === target) return repeatFanOut(ctx, sequence, change);
+    sequence.status = target;
+    event(tx, sequence, change === 'pause' ? 'sequence.paused' : 'sequence.resumed');
+    return change;
   });
 }
 
