@@ -233,8 +233,15 @@ test(
     });
     expect(generated.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
 
-    const requestLines = jsonLines(api.output()).filter(
-      (line) => line.requestId === 'req-e2e-observability-1',
+    // The API's lines come through a pipe from its process: they may trail the response.
+    const linesOfRequest = () =>
+      jsonLines(api.output()).filter((line) => line.requestId === 'req-e2e-observability-1');
+    const requestLines = await eventually(
+      async () => {
+        const lines = linesOfRequest();
+        return lines.some((line) => line.msg === 'request completed') ? lines : undefined;
+      },
+      { what: "the request's log lines", detail: () => api.output() },
     );
     expect(requestLines.map((line) => line.msg)).toEqual(
       expect.arrayContaining(['incoming request', 'request completed']),
