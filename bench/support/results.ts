@@ -4,6 +4,7 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { format, resolveConfig } from 'prettier';
 import { describeMachine } from './machine.js';
 
 const RESULTS = fileURLToPath(new URL('../RESULTS.md', import.meta.url));
@@ -49,7 +50,8 @@ export async function writeResults(bench: string, title: string, figures: Figure
   }
   const pattern = new RegExp(`<!-- bench:${bench} -->[\\s\\S]*?<!-- /bench:${bench} -->`);
   const next = pattern.test(current) ? current.replace(pattern, lines) : `${current.trimEnd()}\n\n${lines}\n`;
-  await writeFile(RESULTS, next);
+  // Formatted as the linter checks it, so a fresh run commits as it is.
+  await writeFile(RESULTS, await format(next, { ...(await resolveConfig(RESULTS)), filepath: RESULTS }));
   console.log(`\n${lines.replace(/<!--.*-->\n?/g, '')}`);
 }
 
