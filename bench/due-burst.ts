@@ -342,9 +342,9 @@ function notes({ free, limited, settings }: Run): string[] {
       : []),
     ...(limited.rejected429 > 0
       ? [
-          `Each 429 is a request refused because more than ${RATE_LIMIT} reached the provider within one second: the send ` +
-            `queue's server-side limit holds the average, but dispatches in bursts. Refused sends were retried after ` +
-            `retry-after (D4); the exactly-once figures above include them.`,
+          `Each 429 is a request refused because more than ${RATE_LIMIT} reached the provider within one second: the pacer ` +
+            `spaced the calls (activities/send-pacer.ts), but one that opened a window came later than its headroom allows. ` +
+            `Refused sends were retried after retry-after (D4); the exactly-once figures above include them.`,
         ]
       : []),
     `Load average when done: ${loadavg()
