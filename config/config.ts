@@ -6,6 +6,29 @@ import { z } from 'zod';
 
 const port = z.coerce.number().int().min(0).max(65535);
 
+/** What one worker process polls for: a deployment can run each role in its own processes. */
+export const WORKER_ROLES = ['enrollments', 'sends', 'fanout'] as const;
+export type WorkerRole = (typeof WORKER_ROLES)[number];
+
+/** `enrollments,sends` → the listed roles, each once; an unknown or repeated name is refused. */
+const workerRoles = z.string().transform((value, context) => {
+  const roles = value.split(',').map((role) => role.trim());
+  const unknown = roles.filter((role) => !(WORKER_ROLES as readonly string[]).includes(role));
+  if (unknown.length > 0) {
+    const named = unknown.map((role) => JSON.stringify(role)).join(', ');
+    context.addIssue({
+      code: 'custom',
+      message: `${named}: each role must be one of ${WORKER_ROLES.join(', ')}`,
+    });
+    return z.NEVER;
+  }
+  if (new Set(roles).size !== roles.length) {
+    context.addIssue({ code: 'custom', message: 'names a role twice' });
+    return z.NEVER;
+  }
+  return roles as WorkerRole[];
+});
+
 const fields = z.object({
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }),
   TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
@@ -31,6 +54,13 @@ const fields = z.object({
    * enrollments grow (a woken workflow replays its short history instead).
    */
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(250),
+  /**
+   * What this worker process runs: `enrollments` (the enrollment workflows and their
+   * bookkeeping), `sends` (the send activity, D5's rate limit), `fanout` (sequence pause,
+   * resume, edit and delete fan-outs). All three by default; split them across processes to
+   * scale each, or to keep a fan-out's signals off the thread that runs enrollment workflows.
+   */
+  WORKER_ROLES: workerRoles.default([...WORKER_ROLES]),
   /**
    * D5: sends handed to the provider per second, across every worker (Temporal enforces it on
    * the send task queue). Resend's default limit is 2 requests per second; 0 means no limit.
@@ -120,7 +150,7 @@ export interface Config {
   };
   http: { host: string; port: number; publicUrl: string };
   email: { resendApiKey: string | null; resendBaseUrl: string | null; from: string };
-  worker: { maxCachedWorkflows: number; fanOutConcurrency: number };
+  worker: { maxCachedWorkflows: number; fanOutConcurrency: number; roles: WorkerRole[] };
   sends: { ratePerSecond: number | null; concurrency: number };
   delivery: DeliveryConfig;
   logLevel: Env['LOG_LEVEL'];
@@ -193,7 +223,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       resendBaseUrl: e.RESEND_BASE_URL ?? null,
       from: e.EMAIL_FROM,
     },
-    worker: { maxCachedWorkflows: e.WORKER_MAX_CACHED_WORKFLOWS, fanOutConcurrency: e.FANOUT_CONCURRENCY },
+    worker: {
+      maxCachedWorkflows: e.WORKER_MAX_CACHED_WORKFLOWS,
+      fanOutConcurrency: e.FANOUT_CONCURRENCY,
+      roles: e.WORKER_ROLES,
+    },
     sends: {
       ratePerSecond: e.SEND_RATE_PER_SECOND > 0 ? e.SEND_RATE_PER_SECOND : null,
       concurrency: e.SEND_CONCURRENCY,

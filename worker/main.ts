@@ -1,6 +1,6 @@
 /** The worker process: read config, connect, migrate, run until SIGINT/SIGTERM. */
 import { createActivities } from '../activities/index.js';
-import { DEVELOPMENT_UNSUBSCRIBE_SECRET, loadConfigOrExit } from '../config/config.js';
+import { DEVELOPMENT_UNSUBSCRIBE_SECRET, loadConfigOrExit, type WorkerRole } from '../config/config.js';
 import { createLogger } from '../config/logger.js';
 import { createMetricsRegistry } from '../config/metrics.js';
 import { connectClient, connectWorker, registerSearchAttributes } from '../config/temporal.js';
@@ -9,7 +9,7 @@ import { createEmailSender } from '../email/create-sender.js';
 import { freeLoopbackPort, startMetricsServer } from './metrics-server.js';
 import { createDeliveryMetrics } from './metrics.js';
 import { installTemporalRuntime, temporalLoggerFor } from './runtime.js';
-import { bundleWorkflowCode } from '@temporalio/worker';
+import { bundleWorkflowCode, type Worker } from '@temporalio/worker';
 import { buildFanOutWorker, buildSendWorker, buildWorker, runWorkers, workflowsPath } from './worker.js';
 
 const config = loadConfigOrExit();
@@ -58,13 +58,17 @@ const observability = {
   logger,
   provider: email.provider,
 };
-// Bundled once for both workflow workers (or prebuilt by `npm run build`).
-const workflowBundle = config.workflowBundlePath
-  ? { codePath: config.workflowBundlePath }
-  : await bundleWorkflowCode({
-      workflowsPath,
-      logger: temporalLoggerFor(logger.child({ component: 'bundler' })),
-    });
+// Bundled once for both workflow workers (or prebuilt by `npm run build`); a sends-only
+// process runs no workflow and skips it.
+const runsWorkflows = config.worker.roles.some((role) => role !== 'sends');
+const workflowBundle = !runsWorkflows
+  ? undefined
+  : config.workflowBundlePath
+    ? { codePath: config.workflowBundlePath }
+    : await bundleWorkflowCode({
+        workflowsPath,
+        logger: temporalLoggerFor(logger.child({ component: 'bundler' })),
+      });
 const workflowWorker = {
   connection,
   namespace: config.temporal.namespace,
@@ -73,19 +77,24 @@ const workflowWorker = {
   observability,
   workflowBundle,
 };
-const workers = [
-  await buildWorker({ ...workflowWorker, options: { maxCachedWorkflows: config.worker.maxCachedWorkflows } }),
-  await buildFanOutWorker(workflowWorker),
-  await buildSendWorker({
-    connection,
-    namespace: config.temporal.namespace,
-    taskQueue: config.temporal.taskQueue,
-    activities,
-    ratePerSecond: config.sends.ratePerSecond,
-    concurrency: config.sends.concurrency,
-    observability,
-  }),
-];
+// Only the roles this process was given (WORKER_ROLES); all three by default.
+const builders: Record<WorkerRole, () => Promise<Worker>> = {
+  enrollments: () =>
+    buildWorker({ ...workflowWorker, options: { maxCachedWorkflows: config.worker.maxCachedWorkflows } }),
+  fanout: () => buildFanOutWorker(workflowWorker),
+  sends: () =>
+    buildSendWorker({
+      connection,
+      namespace: config.temporal.namespace,
+      taskQueue: config.temporal.taskQueue,
+      activities,
+      ratePerSecond: config.sends.ratePerSecond,
+      concurrency: config.sends.concurrency,
+      observability,
+    }),
+};
+const workers: Worker[] = [];
+for (const role of config.worker.roles) workers.push(await builders[role]());
 
 const metricsServer = await startMetricsServer({
   host: config.metrics.host,
@@ -101,6 +110,7 @@ const metricsServer = await startMetricsServer({
 logger.info(
   {
     taskQueue: config.temporal.taskQueue,
+    roles: config.worker.roles,
     temporal: config.temporal.address,
     sendRatePerSecond: config.sends.ratePerSecond ?? 'unlimited',
     metrics: metricsServer.url ? `${metricsServer.url}/metrics` : null,

@@ -56,3 +56,17 @@ test('Temporal security: plain by default, TLS with an API key (Temporal Cloud) 
     'http://ui.example:8080',
   );
 });
+
+test('worker roles: all three by default, any subset by name, and a typo or repeat stops start-up', () => {
+  expect(loadConfig(base).worker.roles).toEqual(['enrollments', 'sends', 'fanout']);
+  expect(loadConfig({ ...base, WORKER_ROLES: 'fanout' }).worker.roles).toEqual(['fanout']);
+  expect(loadConfig({ ...base, WORKER_ROLES: ' enrollments , sends' }).worker.roles).toEqual([
+    'enrollments',
+    'sends',
+  ]);
+  expect(problems({ WORKER_ROLES: 'enrollments,fan-out' })[0]).toMatch(
+    /^WORKER_ROLES: "fan-out": each role must be one of enrollments, sends, fanout/,
+  );
+  expect(problems({ WORKER_ROLES: 'sends,sends' })[0]).toMatch(/^WORKER_ROLES: names a role twice/);
+  expect(problems({ WORKER_ROLES: ',' })[0]).toMatch(/^WORKER_ROLES/);
+});
