@@ -152,7 +152,10 @@ try {
     Array.from({ length: CONTACTS }, (_, i) => ({ email: `sleeper-${i}@bench.test`, timeZone: sleeperZone })),
   );
   console.log(`${CONTACTS} sleepers enrolled in ${seconds(performance.now() - setUpStarted)}`);
-  stack.startWorker();
+  // Fan-outs in a process of their own (WORKER_ROLES, README "Run at scale"): the pause's
+  // signals then leave from a thread that is not also running the workflows they wake.
+  stack.startWorker({ WORKER_ROLES: 'enrollments,sends' });
+  stack.startWorker({ WORKER_ROLES: 'fanout', METRICS_PORT: '0' });
   const bareQueue = `bare-${randomUUID().slice(0, 8)}`;
   const bareGroup = randomUUID();
   const bareConnection = await NativeConnection.connect({ address: stack.temporal.address });
@@ -395,7 +398,8 @@ try {
     `Method: ${CONTACTS.toLocaleString('en')} sleeping enrollments (bulk-enrolled by email, first step waiting for the ` +
       `send window) and ${SENDERS} senders enrolled at ${perSecond}/s over the ${2 * STEP_DELAY_S} s before the pause, ` +
       `first step ${STEP_DELAY_S} s after enrollment: at the pause emails are being sent, and for ${STEP_DELAY_S} s ` +
-      `after it more steps fall due. The real API and worker processes, a dev server, PostgreSQL and the Resend fake.`,
+      `after it more steps fall due. The real API and worker processes, a dev server, PostgreSQL and the Resend fake; ` +
+      `the worker runs as two processes, \`WORKER_ROLES=enrollments,sends\` and \`WORKER_ROLES=fanout\`.`,
     `"Reports paused": the visibility count of \`NudgeSequenceId = … AND NudgeEnrollmentStatus = "paused"\`, which a ` +
       `workflow upserts once it has applied the pause signal, polled every 250 ms until it equals the live enrollments.`,
     `Bare: ${CONTACTS.toLocaleString('en')} workflows that wait for a signal and upsert a search attribute when it comes, ` +
