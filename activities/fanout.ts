@@ -38,25 +38,40 @@ export function createFanOut(deps: FanOutDeps) {
 
     const tell = messageFor(input);
     const limit = pLimit(deps.fanOutConcurrency);
-    for (;;) {
-      const page = await enrollmentsToTell(deps, input, position.afterId);
-      if (page.length === 0) return { reached: position.reached, gone: position.gone };
-      await Promise.all(
+    // Pipelined: the next page is read, and its signals queue up behind this page's, while
+    // this page is still being told, so the signals in flight never drain at a page boundary.
+    // The position moves on (and is heartbeated) only once a page and all before it are done.
+    const pagesTold: Promise<void>[] = [];
+    let page = await enrollmentsToTell(deps, input, position.afterId);
+    while (page.length > 0) {
+      const lastId = page.at(-1)!.id;
+      const outcomes = Promise.all(
         page.map(({ workflowId }) =>
-          limit(async () => {
-            const reached = await ignoringEnded(() => tell(deps.temporal.workflow.getHandle(workflowId)));
-            if (reached) position.reached += 1;
-            else position.gone += 1;
-          }),
+          limit(() => ignoringEnded(() => tell(deps.temporal.workflow.getHandle(workflowId)))),
         ),
       );
-      position.afterId = page.at(-1)!.id;
-      // A copy: the SDK may encode the details of a heartbeat later, when this page's
-      // successors have already moved the counts on.
-      context.heartbeat({ ...position });
+      const told = Promise.all([pagesTold.at(-1), outcomes]).then(([, reached]) => {
+        for (const wasReached of reached) {
+          if (wasReached) position.reached += 1;
+          else position.gone += 1;
+        }
+        position.afterId = lastId;
+        // A copy: the SDK may encode the details of a heartbeat later, when the next pages
+        // have already moved the counts on.
+        context.heartbeat({ ...position });
+      });
+      told.catch(() => {}); // awaited below; a failure must not surface as unhandled meanwhile
+      pagesTold.push(told);
+      if (pagesTold.length >= MAX_PAGES_IN_FLIGHT) await pagesTold.shift();
+      page = await enrollmentsToTell(deps, input, lastId);
     }
+    await Promise.all(pagesTold);
+    return { reached: position.reached, gone: position.gone };
   };
 }
+
+/** Pages being told at once: the one in flight and the next, so signals flow across a boundary. */
+const MAX_PAGES_IN_FLIGHT = 2;
 
 function messageFor(input: SequenceFanOutInput): (handle: WorkflowHandle) => Promise<void> {
   const request = { source: 'sequence' as const, revision: input.revision };
