@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { LockMode } from '@mikro-orm/postgresql';
 import { Contact, Delivery, Enrollment, LIVE_ENROLLMENT_STATUSES, Sequence } from '../db/entities/index.js';
 import type { ActivityDeps } from './deps.js';
-import { appendEvent } from './event-log.js';
+import { recordEnding } from './ending.js';
+import { appendEvent, eventFor } from './event-log.js';
 import { deliveryIdempotencyKey } from './send.js';
 import type { FinishEnrollmentInput, RecordProgressInput, SkipStepInput } from './types.js';
 
@@ -56,14 +57,14 @@ export function createBookkeeping(deps: ActivityDeps) {
       .onConflict(['enrollment', 'generation', 'stepId', 'kind'])
       .ignore()
       .execute();
-    appendEvent(em, {
-      workspace: enrollment.workspace,
-      sequence: enrollment.sequence,
-      contact: enrollment.contact,
-      enrollment: enrollment.id,
-      type: 'step.skipped',
-      data: { stepId: input.stepId, reason: input.reason, generation: input.generation },
-    });
+    appendEvent(
+      em,
+      eventFor(enrollment, 'step.skipped', {
+        stepId: input.stepId,
+        reason: input.reason,
+        generation: input.generation,
+      }),
+    );
     await em.flush();
   }
 
@@ -75,14 +76,7 @@ export function createBookkeeping(deps: ActivityDeps) {
     await deps.orm.em.fork().transactional(async (em) => {
       const enrollment = await em.findOne(Enrollment, input.enrollmentId);
       if (!enrollment || enrollment.generation !== input.generation) return;
-      if (enrollment.status === 'active' || enrollment.status === 'paused') {
-        enrollment.status = input.status;
-        enrollment.endReason = input.reason;
-      }
-      enrollment.endedAt ??= deps.clock();
-      enrollment.currentStepId = null;
-      enrollment.currentStepIndex = null;
-      enrollment.dueAt = null;
+      recordEnding(em, enrollment, input, deps.clock());
       const sequence = await em.findOne(Sequence, enrollment.sequence);
       if (sequence?.activeTag) {
         // Locked first, so a new generation enrolling concurrently (E3, E6) is seen below.
@@ -99,14 +93,6 @@ export function createBookkeeping(deps: ActivityDeps) {
           contact.tags = contact.tags.filter((tag) => tag !== sequence.activeTag);
         }
       }
-      appendEvent(em, {
-        workspace: enrollment.workspace,
-        sequence: enrollment.sequence,
-        contact: enrollment.contact,
-        enrollment: enrollment.id,
-        type: 'enrollment.ended',
-        data: { status: enrollment.status, reason: enrollment.endReason, generation: input.generation },
-      });
     });
   }
 

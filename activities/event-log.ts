@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { EventLog } from '../db/entities/index.js';
+import { EventLog, type Enrollment } from '../db/entities/index.js';
 
 export interface EventLogEntry {
   workspace: string;
@@ -20,4 +20,20 @@ export function appendEvent(em: EntityManager, entry: EventLogEntry): void {
     enrollment: entry.enrollment ?? null,
     data: entry.data ?? {},
   });
+}
+
+/** An audit entry about an enrollment: its workspace, sequence and contact go along. */
+export function eventFor(
+  enrollment: Pick<Enrollment, 'id' | 'workspace' | 'sequence' | 'contact'>,
+  type: string,
+  data: Record<string, unknown>,
+): EventLogEntry {
+  return {
+    workspace: enrollment.workspace,
+    sequence: enrollment.sequence,
+    contact: enrollment.contact,
+    enrollment: enrollment.id,
+    type,
+    data,
+  };
 }

@@ -36,6 +36,7 @@ import { DELIVERY_TAG, type OutgoingEmail } from '../email/sender.js';
 import { listUnsubscribeHeaders, unsubscribeUrl } from '../email/unsubscribe.js';
 import type { StepDefinition } from '../workflows/plan.js';
 import type { ActivityDeps } from './deps.js';
+import { recordEnding } from './ending.js';
 import { appendEvent } from './event-log.js';
 import { checkSendGuard, type GuardRefusal } from './guard.js';
 import { waitForSendSlot } from './send-pacer.js';
@@ -103,7 +104,7 @@ async function sendLocked(
     kind: input.kind,
   };
   const existing = await tx.findOne(Delivery, ledgerKey);
-  if (existing && existing.status !== 'sending') return finishedResult(existing);
+  if (existing && existing.status !== 'sending') return finishedResult(existing, enrollment, input);
 
   const step = sequence?.liveVersion
     ? await liveStep(tx, sequence.id, sequence.liveVersion, input.stepId)
@@ -227,13 +228,24 @@ async function sendLocked(
       { id: delivery.id },
       { status: 'sent', providerMessageId, sentAt: deps.clock(), error: null },
     );
-    mirrorNextStep(enrollment, input);
     appendEvent(tx, {
       ...base,
       type: 'delivery.sent',
       data: { stepId: input.stepId, kind: input.kind, deliveryId: delivery.id, retried: !journaledNow },
     });
-    return { outcome: 'sent', deliveryId: delivery.id, providerMessageId, alreadySent: false };
+    const completedEnrollment = completesEnrollment(input, sequence);
+    if (completedEnrollment) {
+      recordEnding(tx, enrollment, { ...ALL_STEPS_DONE, generation: input.generation }, deps.clock());
+    } else {
+      mirrorNextStep(enrollment, input);
+    }
+    return {
+      outcome: 'sent',
+      deliveryId: delivery.id,
+      providerMessageId,
+      alreadySent: false,
+      completedEnrollment,
+    };
   }
   if (sent.kind === 'permanent') {
     await failDelivery(tx, delivery.id, sent.failure, sent.reason);
@@ -270,8 +282,26 @@ async function wasSent(tx: EntityManager, key: { enrollment: string; generation:
 /** Ledger statuses of an email the provider accepted and did not bounce back. */
 const SENT_STATUSES: readonly string[] = ['sent', 'delivered'];
 
+/** How a workflow ends when its last step is done (the workflow says the same). */
+const ALL_STEPS_DONE = { status: 'completed', reason: 'all_steps_done' } as const;
+
+/**
+ * The send of the plan's last step also completes the enrollment, in its own transaction,
+ * when the plan the workflow followed is still the live one (a publish since may have added
+ * steps) and no active tag has to come off the contact: that needs the contact's row for
+ * writing, which sends only hold for sharing, so `finishEnrollment` does it (E11).
+ */
+function completesEnrollment(input: SendStepInput, sequence: Sequence): boolean {
+  return (
+    input.kind === 'first' &&
+    input.lastOfVersion !== undefined &&
+    input.lastOfVersion === sequence.liveVersion &&
+    !sequence.activeTag
+  );
+}
+
 /** A retry that finds the step done reports what happened to it the first time. */
-function finishedResult(row: Delivery): SendStepResult {
+function finishedResult(row: Delivery, enrollment: Enrollment | null, input: SendStepInput): SendStepResult {
   if (row.status === 'failed') {
     return {
       outcome: 'failed',
@@ -284,6 +314,11 @@ function finishedResult(row: Delivery): SendStepResult {
     deliveryId: row.id,
     providerMessageId: row.providerMessageId ?? null,
     alreadySent: true,
+    // The first attempt committed the ending with the row (a worker died before reporting it).
+    completedEnrollment:
+      input.lastOfVersion !== undefined &&
+      enrollment?.generation === input.generation &&
+      enrollment.status === 'completed',
   };
 }
 

@@ -29,10 +29,23 @@ export interface SendStepInput extends EnrollmentRef {
   /** The instant the workflow decided to send at (the next step's delay counts from it). */
   scheduledAtMs: number;
   next: NextStepMirror | null;
+  /**
+   * Set on the last step of the plan the workflow follows (that plan's version): when the step
+   * is sent and that version is still the live one, the send's own transaction records the
+   * enrollment as completed, sparing the workflow its `finishEnrollment` activity.
+   */
+  lastOfVersion?: number;
 }
 
 export type SendStepResult =
-  | { outcome: 'sent'; deliveryId: string; providerMessageId: string | null; alreadySent: boolean }
+  | {
+      outcome: 'sent';
+      deliveryId: string;
+      providerMessageId: string | null;
+      alreadySent: boolean;
+      /** The send also recorded the enrollment as completed (see `lastOfVersion`). */
+      completedEnrollment?: boolean;
+    }
   /** D2 refused because a pause is in force; the step is held, not lost. */
   | {
       outcome: 'held';

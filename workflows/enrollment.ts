@@ -81,6 +81,8 @@ export async function enrollmentWorkflow(input: EnrollmentInput): Promise<Enroll
   let pending: PendingStep | null = null;
   let mirroredKey = '';
   let publishedKey = '';
+  /** The last step's send wrote the ending itself: `finishEnrollment` has nothing left to do. */
+  let endingRecorded = false;
 
   const isHeld = () => progress.heldBy.length > 0;
   const isEnding = () => progress.ending !== null;
@@ -176,13 +178,29 @@ export async function enrollmentWorkflow(input: EnrollmentInput): Promise<Enroll
     const next = followingStep(plan, progress, step, sendAtMs);
     const result: SendStepResult = await delivery().sendStep.executeWithOptions(
       { summary: `send step ${index + 1} '${step.name}'` },
-      [{ ...ref, ...owner, stepId: step.id, kind: 'first', scheduledAtMs: sendAtMs, next }],
+      [
+        {
+          ...ref,
+          ...owner,
+          stepId: step.id,
+          kind: 'first',
+          scheduledAtMs: sendAtMs,
+          next,
+          // The last step: its send may complete the enrollment too (one activity fewer).
+          ...(next === null ? { lastOfVersion: plan.version } : {}),
+        },
+      ],
     );
     switch (result.outcome) {
       case 'sent':
         markDone(progress, step, sendAtMs);
         progress.sentStepIds.push(step.id);
         mirroredKey = mirrorKey(next);
+        if (result.completedEnrollment) {
+          // What the send committed is the ending, even if a stop arrived meanwhile.
+          progress.ending = { outcome: 'completed', reason: 'all_steps_done' };
+          endingRecorded = true;
+        }
         break;
       case 'held':
         holdAfterRefusal(progress, result, resumesBefore);
@@ -204,7 +222,9 @@ export async function enrollmentWorkflow(input: EnrollmentInput): Promise<Enroll
   const ending = progress.ending ?? { outcome: 'completed' as const, reason: 'all_steps_done' };
   pending = null;
   await show(plan, null);
-  await bookkeeping.finishEnrollment({ ...ref, status: ending.outcome, reason: ending.reason });
+  if (!endingRecorded) {
+    await bookkeeping.finishEnrollment({ ...ref, status: ending.outcome, reason: ending.reason });
+  }
   return { status: ending.outcome, reason: ending.reason, doneStepIds: progress.doneStepIds };
 
   async function loadPlan(): Promise<EnrollmentPlan | null> {

@@ -6,12 +6,12 @@
  */
 import type { WorkflowHandle } from '@temporalio/client';
 import { Delivery, type Enrollment } from '../../db/entities/index.js';
-import { appendEvent } from '../../activities/event-log.js';
+import { appendEvent, eventFor } from '../../activities/event-log.js';
 import { resendStepSignal, skipStepSignal, stateQuery } from '../../workflows/messages.js';
 import type { EnrollmentSnapshot } from '../../workflows/state.js';
 import type { ServiceContext } from '../context.js';
 import { conflict } from '../errors.js';
-import { eventFor, getEnrollment, notLive } from './enrollments.js';
+import { getEnrollment, notLive } from './enrollments.js';
 
 export interface StepRequestOutcome {
   enrollmentId: string;

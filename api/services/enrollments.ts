@@ -13,7 +13,7 @@ import {
   LIVE_ENROLLMENT_STATUSES,
   Sequence,
 } from '../../db/entities/index.js';
-import { appendEvent } from '../../activities/event-log.js';
+import { appendEvent, eventFor } from '../../activities/event-log.js';
 import { holdEnrollmentStartLocks } from '../../db/enrollment-start-lock.js';
 import { enrollmentWorkflowId } from '../../workflows/ids.js';
 import { cancelSignal, pauseSignal, resumeSignal } from '../../workflows/messages.js';
@@ -146,17 +146,6 @@ async function recordAttempt(ctx: ServiceContext, sequence: Sequence, contact: C
     data: { reason },
   });
   await em.flush();
-}
-
-export function eventFor(enrollment: Enrollment, type: string, data: Record<string, unknown>) {
-  return {
-    workspace: enrollment.workspace,
-    sequence: enrollment.sequence,
-    contact: enrollment.contact,
-    enrollment: enrollment.id,
-    type,
-    data,
-  };
 }
 
 export async function getEnrollment(ctx: ServiceContext, enrollmentId: string): Promise<Enrollment> {

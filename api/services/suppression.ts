@@ -12,7 +12,7 @@ import { LockMode, type EntityManager } from '@mikro-orm/postgresql';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { FastifyBaseLogger } from 'fastify';
-import { appendEvent } from '../../activities/event-log.js';
+import { appendEvent, eventFor } from '../../activities/event-log.js';
 import {
   Contact,
   Enrollment,
@@ -73,14 +73,7 @@ export async function suppressContactInTransaction(
     enrollment.endReason = reason;
     enrollment.endedAt = now;
     enrollment.pausedAt = null;
-    appendEvent(tx, {
-      workspace: enrollment.workspace,
-      sequence: enrollment.sequence,
-      contact: enrollment.contact,
-      enrollment: enrollment.id,
-      type: 'enrollment.cancelled',
-      data: { reason, ...source },
-    });
+    appendEvent(tx, eventFor(enrollment, 'enrollment.cancelled', { reason, ...source }));
   }
   if (live.length > 0) {
     const sequences = await tx.find(Sequence, { id: { $in: live.map((e) => e.sequence) } });

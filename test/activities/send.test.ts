@@ -345,6 +345,70 @@ describe('D2: the send-time guard', () => {
   });
 });
 
+describe('the last step: its send completes the enrollment (one activity fewer)', () => {
+  /** The second and last step of `enrolled()`, as the workflow asks for it. */
+  async function lastStep() {
+    const setup = await enrolled();
+    const { liveVersion } = await db.orm.em.fork().findOneOrFail(Sequence, setup.sequence.id);
+    const input: SendStepInput = { ...setup.input, stepId: 'tips', next: null, lastOfVersion: liveVersion! };
+    return { ...setup, input };
+  }
+  const enrollmentRow = (id: string) => db.orm.em.fork().findOneOrFail(Enrollment, id);
+
+  test('sent with the plan still live: the same transaction records it completed, and a retry says so without sending', async () => {
+    const { enrollment, input } = await lastStep();
+    const sender = new ScriptedSender();
+    const sendStep = sendStepWith(sender);
+    expect(await sendStep(input)).toMatchObject({ outcome: 'sent', completedEnrollment: true });
+    expect(await enrollmentRow(enrollment.id)).toMatchObject({
+      status: 'completed',
+      endReason: 'all_steps_done',
+      currentStepId: null,
+      dueAt: null,
+    });
+    expect((await enrollmentRow(enrollment.id)).endedAt).toBeInstanceOf(Date);
+    const ended = await events(enrollment.id, 'enrollment.ended');
+    expect(ended.map((event) => event.data)).toEqual([
+      { status: 'completed', reason: 'all_steps_done', generation: 1 },
+    ]);
+    // A worker that died before reporting: the retry reports both, and the provider is not called again.
+    expect(await sendStep(input)).toMatchObject({
+      outcome: 'sent',
+      alreadySent: true,
+      completedEnrollment: true,
+    });
+    expect(sender.calls).toHaveLength(1);
+  });
+
+  test('a version published since (it may add steps) or an active tag to remove leaves the ending to finishEnrollment', async () => {
+    const republished = await lastStep();
+    const em = db.orm.em.fork();
+    const live = await em.findOneOrFail(SequenceVersion, {
+      sequence: republished.sequence.id,
+      version: republished.input.lastOfVersion!,
+    });
+    em.create(SequenceVersion, {
+      sequence: republished.sequence.id,
+      version: live.version + 1,
+      steps: [...live.steps, { ...live.steps[1]!, id: 'more' }],
+    });
+    await em.flush();
+    await update(Sequence, republished.sequence.id, { liveVersion: live.version + 1 });
+
+    const tagged = await lastStep();
+    await update(Sequence, tagged.sequence.id, { activeTag: 'in-onboarding' });
+
+    for (const { enrollment, input } of [republished, tagged]) {
+      expect(await sendStepWith(new ScriptedSender())(input)).toMatchObject({
+        outcome: 'sent',
+        completedEnrollment: false,
+      });
+      expect(await enrollmentRow(enrollment.id)).toMatchObject({ status: 'active', endedAt: null });
+      expect(await events(enrollment.id, 'enrollment.ended')).toEqual([]);
+    }
+  });
+});
+
 describe('D4: provider failures', () => {
   test('D4: an invalid recipient fails the delivery with the provider’s reason and ends the enrollment', async () => {
     const { input, contact } = await enrolled();

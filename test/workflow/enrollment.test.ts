@@ -4,7 +4,7 @@
  */
 import { useWorld } from '../support/use-world.js';
 
-import { Delivery, Enrollment } from '../../db/entities/index.js';
+import { Contact, Delivery, Enrollment } from '../../db/entities/index.js';
 import {
   cancelEnrollment,
   enrollContact,
@@ -24,6 +24,15 @@ const t = useWorld();
 async function scheduledTimes(enrollmentId: string): Promise<Map<string, number>> {
   const deliveries = await t.world.db.orm.em.fork().find(Delivery, { enrollment: enrollmentId });
   return new Map(deliveries.map((delivery) => [delivery.stepId, delivery.scheduledAt!.getTime()]));
+}
+
+/** The activities a workflow scheduled, in order (read from its history). */
+async function activitiesRun(workflowId: string): Promise<string[]> {
+  const { events } = await t.env.client.workflow.getHandle(workflowId).fetchHistory();
+  return (events ?? []).flatMap((event) => {
+    const name = event.activityTaskScheduledEventAttributes?.activityType?.name;
+    return name ? [name] : [];
+  });
 }
 
 async function enrollNewContact() {
@@ -65,6 +74,28 @@ test('E1: a contact receives every step at its delay and the enrollment complete
     ['last', 'sent'],
     ['welcome', 'sent'],
   ]);
+  // The last send recorded the ending in its own transaction: no `finishEnrollment` activity ran.
+  expect(await activitiesRun(enrollment.workflowId)).toEqual([
+    'loadPlan',
+    'recordProgress',
+    'sendStep',
+    'sendStep',
+    'sendStep',
+  ]);
+});
+
+test('E11: with an active tag to take off, the last send leaves the ending to finishEnrollment, which removes it', async () => {
+  const sequence = await t.world.publishedSequence({ activeTag: 'in-onboarding' });
+  const contact = await t.world.contact();
+  const result = await enrollContact({ ...t.world.ctx, em: t.world.ctx.em.fork() }, sequence.id, contact.id);
+  if (result.kind !== 'enrolled') throw new Error(`expected a new enrollment, got ${result.kind}`);
+  const handle = t.env.client.workflow.getHandle<typeof enrollmentWorkflow>(result.enrollment.workflowId);
+  expect(await handle.result()).toMatchObject({ status: 'completed', reason: 'all_steps_done' });
+  expect((await activitiesRun(result.enrollment.workflowId)).at(-1)).toBe('finishEnrollment');
+  const row = await t.world.db.orm.em.fork().findOneOrFail(Enrollment, result.enrollment.id);
+  expect(row.status).toBe('completed');
+  const after = await t.world.db.orm.em.fork().findOneOrFail(Contact, contact.id);
+  expect(after.tags).not.toContain('in-onboarding');
 });
 
 test('E8: a pause holds the pending step for weeks; resume sends it, then the rest at their delays', async () => {
