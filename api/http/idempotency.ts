@@ -230,7 +230,10 @@ export async function purgeExpired(em: EntityManager, ttlMs: number): Promise<nu
 
 function replay(reply: FastifyReply, row: StoredRow) {
   // Operators reading the log should see that nothing was done, only answered again.
-  reply.log.info({ replayedStatus: row.response_status }, 'replayed the stored response of an idempotent request');
+  reply.log.info(
+    { replayedStatus: row.response_status },
+    'replayed the stored response of an idempotent request',
+  );
   for (const [name, value] of Object.entries(row.response_headers ?? {})) reply.header(name, value);
   return reply
     .header('idempotent-replayed', 'true')
