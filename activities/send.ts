@@ -35,6 +35,7 @@ import { renderStep, TemplateError } from '../email/render.js';
 import { DELIVERY_TAG, type OutgoingEmail } from '../email/sender.js';
 import { listUnsubscribeHeaders, unsubscribeUrl } from '../email/unsubscribe.js';
 import type { StepDefinition } from '../workflows/plan.js';
+import { ALL_STEPS_DONE } from '../workflows/state.js';
 import type { ActivityDeps } from './deps.js';
 import { recordEnding } from './ending.js';
 import { appendEvent } from './event-log.js';
@@ -235,7 +236,12 @@ async function sendLocked(
     });
     const completedEnrollment = completesEnrollment(input, sequence);
     if (completedEnrollment) {
-      recordEnding(tx, enrollment, { ...ALL_STEPS_DONE, generation: input.generation }, deps.clock());
+      recordEnding(
+        tx,
+        enrollment,
+        { status: ALL_STEPS_DONE.outcome, reason: ALL_STEPS_DONE.reason, generation: input.generation },
+        deps.clock(),
+      );
     } else {
       mirrorNextStep(enrollment, input);
     }
@@ -281,9 +287,6 @@ async function wasSent(tx: EntityManager, key: { enrollment: string; generation:
 }
 /** Ledger statuses of an email the provider accepted and did not bounce back. */
 const SENT_STATUSES: readonly string[] = ['sent', 'delivered'];
-
-/** How a workflow ends when its last step is done (the workflow says the same). */
-const ALL_STEPS_DONE = { status: 'completed', reason: 'all_steps_done' } as const;
 
 /**
  * The send of the plan's last step also completes the enrollment, in its own transaction,

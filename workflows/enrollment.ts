@@ -34,6 +34,7 @@ import {
 } from './search-attributes.js';
 import { describeInstant, nextSendTime } from './send-window.js';
 import {
+  ALL_STEPS_DONE,
   startProgress,
   statusOf,
   type EnrollmentInput,
@@ -138,7 +139,7 @@ export async function enrollmentWorkflow(input: EnrollmentInput): Promise<Enroll
     const index = nextStepIndex(plan.steps, progress.doneStepIds);
     const step = plan.steps[index];
     if (!step) {
-      end(progress, 'completed', 'all_steps_done');
+      end(progress, ALL_STEPS_DONE.outcome, ALL_STEPS_DONE.reason);
       break;
     }
     const dueAtMs = progress.anchorMs + step.delayMs;
@@ -198,7 +199,7 @@ export async function enrollmentWorkflow(input: EnrollmentInput): Promise<Enroll
         mirroredKey = mirrorKey(next);
         if (result.completedEnrollment) {
           // What the send committed is the ending, even if a stop arrived meanwhile.
-          progress.ending = { outcome: 'completed', reason: 'all_steps_done' };
+          progress.ending = { ...ALL_STEPS_DONE };
           endingRecorded = true;
         }
         break;
@@ -219,7 +220,7 @@ export async function enrollmentWorkflow(input: EnrollmentInput): Promise<Enroll
     }
   }
 
-  const ending = progress.ending ?? { outcome: 'completed' as const, reason: 'all_steps_done' };
+  const ending = progress.ending ?? ALL_STEPS_DONE;
   pending = null;
   await show(plan, null);
   if (!endingRecorded) {

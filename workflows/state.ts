@@ -4,6 +4,9 @@ import type { HoldSource } from './messages.js';
 export type EnrollmentOutcome = 'completed' | 'cancelled' | 'failed' | 'ineligible';
 export type EnrollmentStatusValue = 'active' | 'paused' | EnrollmentOutcome;
 
+/** How an enrollment ends when its last step is done: the workflow and the last send say the same. */
+export const ALL_STEPS_DONE = { outcome: 'completed', reason: 'all_steps_done' } as const;
+
 export interface EnrollmentInput {
   enrollmentId: string;
   workspaceId: string;

@@ -345,7 +345,7 @@ describe('D2: the send-time guard', () => {
   });
 });
 
-describe('the last step: its send completes the enrollment (one activity fewer)', () => {
+describe('E1/D1: the last step: its send completes the enrollment (one activity fewer)', () => {
   /** The second and last step of `enrolled()`, as the workflow asks for it. */
   async function lastStep() {
     const setup = await enrolled();
