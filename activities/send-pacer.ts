@@ -1,51 +1,63 @@
 /**
- * D5, exactly: every provider call, from any worker, takes the next slot of one shared pacer
- * row in PostgreSQL, slots one interval apart (a GCRA, or virtual-scheduling, limiter). The
- * send task queue's server-side rate keeps workers from taking more sends than the provider
- * can receive; the pacer spaces the calls themselves evenly, so a provider that counts
- * requests per second never sees a burst.
+ * D5, exactly: provider calls from every worker depart one interval apart, paced by one shared
+ * row in PostgreSQL. The send task queue's server-side rate keeps workers from taking more
+ * sends than the provider can receive; the pacer spaces the calls themselves, so a provider
+ * that counts requests per second never sees a burst.
  *
- * Jitter. A provider like Resend counts in fixed one-second windows opened by a request: when
- * that opening request is late by d and those after it are on time, the window holds one call
- * more than the rate unless rate × interval ≥ 1 s + d. Intervals are 4% longer than the rate
- * asks (at 20/s: 52 ms apart, so a window opener may be 40 ms late), which a busy machine's
- * event loop stays within; 2% (20 ms) let 5 of 2,000 calls through to a 429 in bench/due-burst.
- * The wait counts from the database's answer: counting from before the query would fire early
- * whenever the query queued for a pooled connection, which breaks a window the same way.
+ * Paced by departure, not by reservation. A provider like Resend counts in fixed one-second
+ * windows opened by a request: if slots were handed out in advance, a call that leaves late
+ * (a busy event loop, a slow wake-up) opens a window that the calls after it, leaving on time,
+ * overfill by one. So a sender holds the row's lock from the moment it is next until it
+ * departs, and writes its actual departure time; the next sender, in this worker or another,
+ * waits one interval from that. A late call only delays those behind it. Within a worker the
+ * senders queue in memory first, so pacing holds at most one pooled connection per worker.
+ *
+ * Headroom: intervals are 4% longer than the rate asks (at 20/s, 52 ms), for the little that
+ * can still happen between the recorded departure and the request reaching the provider.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { MikroORM } from '@mikro-orm/postgresql';
+import pLimit from 'p-limit';
 
 const HEADROOM = 1.04;
 
-// One row per provider account; the statement creates it on first use. The slot is the later
-// of "now" and the row's next free time; the row moves one interval past it.
-const TAKE_SLOT = `
-  insert into send_pacer as p (id, next_at) values ('provider', clock_timestamp() + ?::interval)
-  on conflict (id) do update set next_at = greatest(p.next_at, clock_timestamp()) + ?::interval
-  returning extract(epoch from (p.next_at - ?::interval)) * 1000 as slot_ms,
-            greatest(0, extract(epoch from (p.next_at - ?::interval - clock_timestamp())) * 1000) as wait_ms`;
+// One row per provider account, created on first use. `on conflict do update` locks it, so
+// this statement both finds when the next call may leave and makes the caller the next one.
+const TAKE_TURN = `
+  insert into send_pacer as p (id, next_at) values ('provider', clock_timestamp())
+  on conflict (id) do update set next_at = p.next_at
+  returning greatest(0, extract(epoch from (p.next_at - clock_timestamp())) * 1000) as wait_ms`;
 
-/** Waits for this call's slot; returns at once when no rate is configured. */
+const DEPART = `
+  update send_pacer set next_at = clock_timestamp() + ?::interval where id = 'provider'
+  returning extract(epoch from clock_timestamp()) * 1000 as departed_ms`;
+
+// One sender per process waits on the shared row; the others wait here, holding no connection.
+const ownTurn = pLimit(1);
+
+/** Waits until this call may leave for the provider; returns at once when no rate is configured. */
 export async function waitForSendSlot(
   orm: MikroORM,
   ratePerSecond: number | null | undefined,
 ): Promise<void> {
   if (!ratePerSecond) return;
-  const { waitMs } = await takeSendSlot(orm, ratePerSecond);
-  if (waitMs > 0) await sleep(waitMs);
+  await ownTurn(() => takeSendTurn(orm, ratePerSecond));
 }
 
-/** Reserves the next slot: when it is (epoch ms, the database's clock) and how long to wait for it. */
-export async function takeSendSlot(
+/**
+ * Takes the shared row, waits out the interval since the previous departure, and records this
+ * departure (epoch ms, the database's clock). Exported for tests that play several workers.
+ */
+export async function takeSendTurn(
   orm: MikroORM,
   ratePerSecond: number,
-): Promise<{ slotMs: number; waitMs: number }> {
+): Promise<{ departedMs: number; waitedMs: number }> {
   const interval = `${((1000 * HEADROOM) / ratePerSecond).toFixed(3)} milliseconds`;
-  // Its own connection and statement: the row is locked only for the update, not the send.
-  const [slot] = await orm.em
-    .fork()
-    .getConnection()
-    .execute<{ slot_ms: string; wait_ms: string }[]>(TAKE_SLOT, [interval, interval, interval, interval]);
-  return { slotMs: Number(slot!.slot_ms), waitMs: Number(slot!.wait_ms) };
+  return orm.em.fork().transactional(async (em) => {
+    const [turn] = await em.execute<{ wait_ms: string }[]>(TAKE_TURN);
+    const waitedMs = Number(turn!.wait_ms);
+    if (waitedMs > 0) await sleep(waitedMs);
+    const [departure] = await em.execute<{ departed_ms: string }[]>(DEPART, [interval]);
+    return { departedMs: Number(departure!.departed_ms), waitedMs };
+  });
 }

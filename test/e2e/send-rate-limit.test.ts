@@ -1,14 +1,14 @@
 /**
  * D5: the provider's rate limit holds across workers. Two real worker processes share the
- * send task queue whose rate the Temporal server enforces; the Resend fake enforces a limit
- * above it and answers 429 to anything faster.
+ * send task queue whose rate the Temporal server enforces; the Resend fake, in its own process
+ * as a real provider would be, enforces a limit above it and answers 429 to anything faster.
  */
 import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Delivery } from '../../db/entities/index.js';
 import { pauseSequence, resumeSequence, updateSequence } from '../../api/services/sequence-changes.js';
 import { publishSequence } from '../../api/services/sequences.js';
-import { startFakeResend, type FakeResend } from '../fakes/resend-fake.js';
+import { spawnFakeResend, type SpawnedFakeResend } from '../fakes/resend-fake.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { startDrill, type Drill } from '../support/drill.js';
 import { startProcess, type NudgeProcess } from '../support/processes.js';
@@ -16,14 +16,14 @@ import { startDevServer } from '../support/temporal.js';
 import { eventually } from '../support/wait.js';
 
 const SEND_RATE = 5;
-// The pacer spaces calls 1/rate apart (with 4% headroom), so a strict provider at one more
+// The pacer spaces departures 1/rate apart (with 4% headroom), so a strict provider at one more
 // request a second than the rate never refuses one, however the work is spread over workers.
 const PROVIDER_LIMIT = SEND_RATE + 1;
 const CONTACTS = 40;
 
 let temporal: TestWorkflowEnvironment;
 let db: TestDatabase;
-let fake: FakeResend;
+let fake: SpawnedFakeResend;
 let workers: NudgeProcess[] = [];
 let drill: Drill;
 
@@ -31,7 +31,7 @@ beforeAll(async () => {
   [temporal, db, fake] = await Promise.all([
     startDevServer(),
     createTestDatabase(),
-    startFakeResend({ apiKey: 're_rate_key', rateLimitPerSecond: PROVIDER_LIMIT }),
+    spawnFakeResend({ apiKey: 're_rate_key', rateLimitPerSecond: PROVIDER_LIMIT }),
   ]);
   const taskQueue = `rate-${randomUUID()}`;
   const env = {
@@ -50,7 +50,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(workers.map((worker) => worker.stop()));
-  await Promise.all([fake?.close(), db?.drop(), temporal?.teardown()]);
+  await Promise.all([fake?.stop(), db?.drop(), temporal?.teardown()]);
 });
 
 test('D5: sends from two workers together stay under the provider rate limit: no 429, each email once', async () => {
@@ -71,16 +71,17 @@ test('D5: sends from two workers together stay under the provider rate limit: no
     {
       timeoutMs: 40_000,
       what: `${CONTACTS} sends`,
-      detail: () => `${workers.map((worker) => worker.output()).join('\n')}\n${JSON.stringify(fake.stats())}`,
+      detail: async () =>
+        `${workers.map((worker) => worker.output()).join('\n')}\n${JSON.stringify(await fake.stats())}`,
     },
   );
-  const stats = fake.stats();
+  const stats = await fake.stats();
   expect(stats.byStatus['429'] ?? 0).toBe(0);
   expect(stats.deliveries).toBe(CONTACTS);
   expect(stats.duplicates.idempotencyKeys).toBe(0);
 
   // Not an assertion (timing belongs in bench/): how the sends spread over time.
-  const times = fake.deliveries().map((email) => email.receivedAt);
+  const times = (await fake.deliveries()).map((email) => email.receivedAt);
   const spanSeconds = (Math.max(...times) - Math.min(...times)) / 1000;
   console.info(
     `D5 drill: ${CONTACTS} sends in ${spanSeconds.toFixed(1)} s at a limit of ${SEND_RATE}/s ` +
@@ -104,14 +105,14 @@ test('S4: a resumed sequence drains its overdue steps at the provider rate, neve
   const sent = () => db.orm.em.fork().count(Delivery, { sequence: sequenceId, status: 'sent' });
   expect(await sent()).toBe(0);
 
-  const before = fake.stats();
+  const before = await fake.stats();
   await resumeSequence(drill.ctx(), sequenceId);
   await eventually(async () => (await sent()) === CONTACTS, {
     timeoutMs: 60_000,
     what: `${CONTACTS} overdue sends after the resume`,
-    detail: () => JSON.stringify(fake.stats()),
+    detail: async () => JSON.stringify(await fake.stats()),
   });
-  const after = fake.stats();
+  const after = await fake.stats();
   expect(after.byStatus['429'] ?? 0).toBe(before.byStatus['429'] ?? 0); // the provider never pushed back
   expect(after.deliveries - before.deliveries).toBe(CONTACTS);
   expect(after.duplicates.idempotencyKeys).toBe(0);

@@ -9,7 +9,7 @@ export async function eventually<T>(
     intervalMs = 50,
     what = 'condition',
     detail,
-  }: { timeoutMs?: number; intervalMs?: number; what?: string; detail?: () => string } = {},
+  }: { timeoutMs?: number; intervalMs?: number; what?: string; detail?: () => string | Promise<string> } = {},
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
@@ -21,9 +21,8 @@ export async function eventually<T>(
       last = error;
     }
     if (Date.now() > deadline) {
-      throw new Error(
-        `timed out waiting for ${what}${last ? `: ${String(last)}` : ''}${detail ? `\n${detail().slice(-3000)}` : ''}`,
-      );
+      const context = detail ? `\n${(await detail()).slice(-3000)}` : '';
+      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}${context}`);
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
