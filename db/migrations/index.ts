@@ -7,6 +7,7 @@ import { Migration20261125043152 } from './Migration20261125043152.js';
 import { Migration20261125052535 } from './Migration20261125052535.js';
 import { Migration20261130120000 } from './Migration20261130120000.js';
 import { Migration20261130140000 } from './Migration20261130140000.js';
+import { Migration20261130210000 } from './Migration20261130210000.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261125041600', class: Migration20261125041600 },
@@ -15,4 +16,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261125052535', class: Migration20261125052535 },
   { name: 'Migration20261130120000', class: Migration20261130120000 },
   { name: 'Migration20261130140000', class: Migration20261130140000 },
+  { name: 'Migration20261130210000', class: Migration20261130210000 },
 ];

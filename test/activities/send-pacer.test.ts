@@ -1,70 +1,89 @@
 /**
- * D5 across workers: provider calls depart one interval apart, however many workers send at
- * once, and the interval counts from when the previous call actually left.
+ * D5 across workers: provider calls are paced by their actual departures, so that whatever
+ * one-second window a provider opens, it never counts more calls than the rate: at most
+ * `rate` departures in any 1,040 ms, consecutive ones at least three quarters of the average
+ * interval apart.
  */
-import { takeSendTurn, waitForSendSlot } from '../../activities/send-pacer.js';
+import { pacingFor, takeSendTurn, waitForSendSlot } from '../../activities/send-pacer.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
 let db: TestDatabase;
-beforeAll(async () => {
-  db = await createTestDatabase();
+beforeEach(async () => {
+  db = await createTestDatabase(); // a fresh pacer row for each test
 });
-afterAll(async () => db?.drop());
+afterEach(async () => db?.drop());
 
-const RATE = 20; // 52 ms apart with the 4% headroom
-const INTERVAL_MS = 52;
+const RATE = 5; // at most 5 calls in any 1,040 ms, at least 156 ms apart
+const { calls, windowMs, spacingMs } = pacingFor(RATE);
 
-function gapsBetween(departures: number[]): number[] {
+/** Fails unless every `calls` + 1 consecutive departures span more than the window, and gaps keep the spacing. */
+function expectPaced(departures: number[]): void {
   const sorted = [...departures].sort((a, b) => a - b);
-  return sorted.slice(1).map((at, i) => at - sorted[i]!);
+  for (let i = 1; i < sorted.length; i++) {
+    expect(sorted[i]! - sorted[i - 1]!).toBeGreaterThanOrEqual(spacingMs - 0.01);
+  }
+  for (let i = calls; i < sorted.length; i++) {
+    expect(sorted[i]! - sorted[i - calls]!).toBeGreaterThanOrEqual(windowMs - 0.01);
+  }
 }
 
-test('D5: ten workers sending at once depart at least one interval (1/rate, with 4% headroom) apart', async () => {
-  // Each on its own connection, as ten worker processes would be.
-  const turns = await Promise.all(Array.from({ length: 10 }, () => takeSendTurn(db.orm, RATE)));
-  for (const gap of gapsBetween(turns.map((turn) => turn.departedMs))) {
-    expect(gap).toBeGreaterThanOrEqual(INTERVAL_MS);
-  }
-  expect(Math.min(...turns.map((turn) => turn.waitedMs))).toBe(0); // the first goes at once
+test('D5: pacing at 5/s allows 5 calls in any 1,040 ms (4% headroom), at least 156 ms apart', () => {
+  expect({ calls, windowMs, spacingMs }).toEqual({ calls: 5, windowMs: 1040, spacingMs: 156 });
+  expect(pacingFor(0.5)).toEqual({ calls: 1, windowMs: 2080, spacingMs: 1560 });
 });
 
-test('D5: a call that leaves late pushes the next one back: the interval counts from the actual departure', async () => {
-  const first = takeSendTurn(db.orm, RATE);
-  // The second asks while the first is still waiting for its turn to come round.
-  const second = takeSendTurn(db.orm, RATE);
-  const [a, b] = await Promise.all([first, second]);
-  expect(Math.abs(b.departedMs - a.departedMs)).toBeGreaterThanOrEqual(INTERVAL_MS);
+test('D5: twelve workers sending at once: never more than the rate in any window, and the first goes at once', async () => {
+  // Each on its own connection, as twelve worker processes would be.
+  const turns = await Promise.all(Array.from({ length: 12 }, () => takeSendTurn(db.orm, RATE)));
+  expectPaced(turns.map((turn) => turn.departedMs));
+  expect(Math.min(...turns.map((turn) => turn.waitedMs))).toBe(0);
+  // Twelve calls at 5 per 1,040 ms: the window, not only the spacing, held them back.
+  const departures = turns.map((turn) => turn.departedMs);
+  expect(Math.max(...departures) - Math.min(...departures)).toBeGreaterThanOrEqual(2 * windowMs);
+});
 
-  // A sender that holds its turn 300 ms (a stalled event loop) before departing: the one
-  // queued behind it still leaves a whole interval after that late departure.
+test('D5: a call that leaves late is counted when it left: the calls behind it keep the window from its real departure', async () => {
+  const early = await Promise.all(Array.from({ length: 3 }, () => takeSendTurn(db.orm, RATE)));
+  // A sender that holds its turn 400 ms (a stalled event loop) before it leaves.
   const late = db.orm.em.fork().transactional(async (em) => {
-    await em.execute(`select next_at from send_pacer where id = 'provider' for update`);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await em.execute(`select departures from send_pacer where id = 'provider' for update`);
+    await new Promise((resolve) => setTimeout(resolve, 400));
     const [row] = await em.execute<{ departed_ms: string }[]>(
-      `update send_pacer set next_at = clock_timestamp() + interval '52 milliseconds'
-       where id = 'provider' returning extract(epoch from clock_timestamp()) * 1000 as departed_ms`,
+      `update send_pacer set departures = departures || clock_timestamp() where id = 'provider'
+       returning extract(epoch from clock_timestamp()) * 1000 as departed_ms`,
     );
     return Number(row!.departed_ms);
   });
   await new Promise((resolve) => setTimeout(resolve, 50)); // the late sender holds the row
-  const behind = await takeSendTurn(db.orm, RATE);
-  expect(behind.departedMs - (await late)).toBeGreaterThanOrEqual(INTERVAL_MS);
+  const behind = await Promise.all(Array.from({ length: 4 }, () => takeSendTurn(db.orm, RATE)));
+  const lateDeparture = await late;
+  for (const turn of behind) expect(turn.departedMs - lateDeparture).toBeGreaterThanOrEqual(spacingMs - 0.01);
+  expectPaced([
+    ...early.map((turn) => turn.departedMs),
+    lateDeparture,
+    ...behind.map((turn) => turn.departedMs),
+  ]);
 });
 
-test('D5: senders in one worker queue in memory and still depart an interval apart', async () => {
+test('D5: senders in one worker queue in memory and keep the same pacing', async () => {
   const departures: number[] = [];
   await Promise.all(
-    Array.from({ length: 6 }, async () => {
+    Array.from({ length: 8 }, async () => {
       await waitForSendSlot(db.orm, RATE);
       departures.push(performance.now());
     }),
   );
-  // Measured here, after the event loop hands back each departure, so a millisecond of slack.
-  for (const gap of gapsBetween(departures)) expect(gap).toBeGreaterThanOrEqual(INTERVAL_MS - 1);
+  // Measured here, after the event loop hands back each departure: a millisecond of slack.
+  const sorted = departures.sort((a, b) => a - b);
+  for (let i = 1; i < sorted.length; i++)
+    expect(sorted[i]! - sorted[i - 1]!).toBeGreaterThanOrEqual(spacingMs - 1);
+  for (let i = calls; i < sorted.length; i++)
+    expect(sorted[i]! - sorted[i - calls]!).toBeGreaterThanOrEqual(windowMs - 1);
 });
 
-test('D5: an idle pacer does not bank slots: after a pause in sending, the next call goes at once and the one after waits', async () => {
-  await new Promise((resolve) => setTimeout(resolve, 600)); // past every departure above
+test('D5: an idle pacer does not bank calls: after a pause, the next call goes at once and the one after waits', async () => {
+  await takeSendTurn(db.orm, 2);
+  await new Promise((resolve) => setTimeout(resolve, 1200)); // past the spacing and the window
   expect((await takeSendTurn(db.orm, 2)).waitedMs).toBe(0);
-  expect((await takeSendTurn(db.orm, 2)).waitedMs).toBeGreaterThan(400); // 520 ms after the previous departure
+  expect((await takeSendTurn(db.orm, 2)).waitedMs).toBeGreaterThan(300); // 390 ms spacing at 2/s
 });
