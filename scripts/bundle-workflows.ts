@@ -5,11 +5,10 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { bundleWorkflowCode } from '@temporalio/worker';
-import { workflowsPath } from '../worker/worker.js';
+import { bundleWorkflows, workflowsPath } from '../worker/worker.js';
 
 const out = resolve(process.argv[2] ?? 'dist/workflow-bundle.js');
-const { code } = await bundleWorkflowCode({ workflowsPath });
+const { code } = await bundleWorkflows();
 await mkdir(dirname(out), { recursive: true });
 await writeFile(out, code);
 console.error(`workflow bundle for ${workflowsPath}: ${out} (${(code.length / 1024 / 1024).toFixed(2)} MiB)`);

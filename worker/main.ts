@@ -9,8 +9,8 @@ import { createEmailSender } from '../email/create-sender.js';
 import { freeLoopbackPort, startMetricsServer } from './metrics-server.js';
 import { createDeliveryMetrics } from './metrics.js';
 import { installTemporalRuntime, temporalLoggerFor } from './runtime.js';
-import { bundleWorkflowCode, type Worker } from '@temporalio/worker';
-import { buildFanOutWorker, buildSendWorker, buildWorker, runWorkers, workflowsPath } from './worker.js';
+import type { Worker } from '@temporalio/worker';
+import { buildFanOutWorker, buildSendWorker, buildWorker, bundleWorkflows, runWorkers } from './worker.js';
 
 const config = loadConfigOrExit();
 const logger = createLogger(config.logLevel, 'nudge-worker');
@@ -65,10 +65,7 @@ const workflowBundle = !runsWorkflows
   ? undefined
   : config.workflowBundlePath
     ? { codePath: config.workflowBundlePath }
-    : await bundleWorkflowCode({
-        workflowsPath,
-        logger: temporalLoggerFor(logger.child({ component: 'bundler' })),
-      });
+    : await bundleWorkflows(temporalLoggerFor(logger.child({ component: 'bundler' })));
 const workflowWorker = {
   connection,
   namespace: config.temporal.namespace,

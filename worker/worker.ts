@@ -1,15 +1,37 @@
 /** buildWorkers: constructs (does not run) Nudge's Temporal workers: workflows, and sends. */
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
+import {
+  bundleWorkflowCode,
+  Worker,
+  type BundleOptions,
+  type NativeConnection,
+  type WorkerOptions,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
 import type { createActivities } from '../activities/index.js';
 import { fanOutTaskQueue, sendTaskQueue } from '../workflows/ids.js';
 import { activityInterceptors, type ActivityObservability } from './interceptors.js';
 
+const workflowModule = (name: string) =>
+  fileURLToPath(new URL(`../workflows/${name}${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
+
 /** The workflows' entry file, next to this module whether running from sources or a build. */
-export const workflowsPath = fileURLToPath(
-  new URL(`../workflows/index${extname(fileURLToPath(import.meta.url))}`, import.meta.url),
-);
+export const workflowsPath = workflowModule('index');
+
+/**
+ * Modules the worker loads once and shares between all the workflows it runs (the SDK's reusable
+ * V8 context), instead of evaluating them again for every workflow it creates or replays. Only
+ * pure modules belong here: the send-window arithmetic (and, through it, luxon), whose caches
+ * (time zone validity, luxon's zones and Intl formatters) are the same for every workflow and
+ * were otherwise rebuilt on every replay.
+ */
+export const workflowBundlerOptions = { preloadModules: [workflowModule('send-window')] };
+
+/** Bundles Nudge's workflows (worker start-up, the build, tests) with the options above. */
+export function bundleWorkflows(logger?: BundleOptions['logger']): Promise<WorkflowBundleWithSourceMap> {
+  return bundleWorkflowCode({ workflowsPath, ...workflowBundlerOptions, ...(logger ? { logger } : {}) });
+}
 
 export interface WorkerDeps {
   connection: NativeConnection;
@@ -30,7 +52,9 @@ export async function buildWorker(deps: WorkerDeps): Promise<Worker> {
     namespace: deps.namespace,
     taskQueue: deps.taskQueue,
     activities: deps.activities,
-    ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath }),
+    ...(deps.workflowBundle
+      ? { workflowBundle: deps.workflowBundle }
+      : { workflowsPath, bundlerOptions: workflowBundlerOptions }),
     ...interceptorsFor(deps.observability),
     ...deps.options,
   });
@@ -46,7 +70,9 @@ export async function buildFanOutWorker(deps: WorkerDeps): Promise<Worker> {
     namespace: deps.namespace,
     taskQueue: fanOutTaskQueue(deps.taskQueue),
     activities: { fanOutToEnrollments: deps.activities.fanOutToEnrollments },
-    ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath }),
+    ...(deps.workflowBundle
+      ? { workflowBundle: deps.workflowBundle }
+      : { workflowsPath, bundlerOptions: workflowBundlerOptions }),
     ...interceptorsFor(deps.observability),
   });
 }

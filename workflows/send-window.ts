@@ -63,7 +63,9 @@ export function isValidTimeZone(zone: string): boolean {
 }
 // luxon checks a zone by building an Intl formatter, costly on every replay of every workflow;
 // the answer for a name never changes, so it is remembered (a pure cache: replay-safe). The
-// bound keeps names sent to the API in every letter case from growing it without end.
+// worker preloads this module once for all its workflows (worker/worker.ts), so the cache is
+// shared by every workflow it runs. The bound keeps names sent to the API in every letter
+// case from growing it without end.
 const knownZones = new Map<string, boolean>();
 const KNOWN_ZONES_MAX = 2_000;
 

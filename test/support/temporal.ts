@@ -4,9 +4,9 @@
  * the SDK downloads its own, which needs internet).
  */
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { registerSearchAttributes } from '../../config/temporal.js';
-import { workflowsPath } from '../../worker/worker.js';
+import { bundleWorkflows } from '../../worker/worker.js';
 
 function executable(variable: 'TEMPORAL_TEST_SERVER_PATH' | 'TEMPORAL_CLI_PATH') {
   const path = process.env[variable];
@@ -49,7 +49,7 @@ let bundle: Promise<WorkflowBundleWithSourceMap> | null = null;
 
 /** The workflow bundle, built once per test file (webpack takes a few seconds). */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger });
+  bundle ??= bundleWorkflows(quietBundlerLogger);
   return bundle;
 }
 
