@@ -16,8 +16,9 @@ import { startDevServer } from '../support/temporal.js';
 import { eventually } from '../support/wait.js';
 
 const SEND_RATE = 5;
-// The pacer spaces departures 1/rate apart (with 4% headroom), so a strict provider at one more
-// request a second than the rate never refuses one, however the work is spread over workers.
+// The pacer lets at most `rate` calls leave in any 1,040 ms, counted by when they actually left,
+// so a strict provider at one more request a second than the rate never refuses one, however
+// the work is spread over workers.
 const PROVIDER_LIMIT = SEND_RATE + 1;
 const CONTACTS = 40;
 
