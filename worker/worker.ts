@@ -93,8 +93,11 @@ export interface SendWorkerDeps {
 
 /**
  * The send activity alone, on its own task queue. The rate limit is a task-queue option the
- * server applies to every poller, so any number of workers together stay under it; and since
- * the workflows live on another queue, no send is dispatched eagerly around the limit.
+ * server applies to every poller, so any number of workers together take sends at about the
+ * provider's rate; and since the workflows live on another queue, no send is dispatched
+ * eagerly around the limit. The queue's rate is a little above the provider's: the exact
+ * bound is the pacer's (activities/send-pacer.ts), and a send should be waiting whenever the
+ * pacer lets the next one go, or its capacity is lost (the server's rate lags behind it).
  */
 export async function buildSendWorker(deps: SendWorkerDeps): Promise<Worker> {
   return Worker.create({
@@ -103,10 +106,13 @@ export async function buildSendWorker(deps: SendWorkerDeps): Promise<Worker> {
     taskQueue: sendTaskQueue(deps.taskQueue),
     activities: { sendStep: deps.activities.sendStep },
     maxConcurrentActivityTaskExecutions: deps.concurrency,
-    ...(deps.ratePerSecond !== null ? { maxTaskQueueActivitiesPerSecond: deps.ratePerSecond } : {}),
+    ...(deps.ratePerSecond !== null
+      ? { maxTaskQueueActivitiesPerSecond: deps.ratePerSecond * SEND_QUEUE_HEADROOM }
+      : {}),
     ...interceptorsFor(deps.observability),
   });
 }
+const SEND_QUEUE_HEADROOM = 1.1;
 
 function interceptorsFor(observability: ActivityObservability | undefined): Partial<WorkerOptions> {
   return observability ? { interceptors: { activity: [activityInterceptors(observability)] } } : {};
