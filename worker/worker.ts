@@ -26,7 +26,7 @@ export const workflowsPath = workflowModule('index');
  * (time zone validity, luxon's zones and Intl formatters) are the same for every workflow and
  * were otherwise rebuilt on every replay.
  */
-export const workflowBundlerOptions = { preloadModules: [workflowModule('send-window')] };
+const workflowBundlerOptions = { preloadModules: [workflowModule('send-window')] };
 
 /** Bundles Nudge's workflows (worker start-up, the build, tests) with the options above. */
 export function bundleWorkflows(logger?: BundleOptions['logger']): Promise<WorkflowBundleWithSourceMap> {
@@ -52,9 +52,7 @@ export async function buildWorker(deps: WorkerDeps): Promise<Worker> {
     namespace: deps.namespace,
     taskQueue: deps.taskQueue,
     activities: deps.activities,
-    ...(deps.workflowBundle
-      ? { workflowBundle: deps.workflowBundle }
-      : { workflowsPath, bundlerOptions: workflowBundlerOptions }),
+    ...workflowCode(deps),
     ...interceptorsFor(deps.observability),
     ...deps.options,
   });
@@ -70,9 +68,7 @@ export async function buildFanOutWorker(deps: WorkerDeps): Promise<Worker> {
     namespace: deps.namespace,
     taskQueue: fanOutTaskQueue(deps.taskQueue),
     activities: { fanOutToEnrollments: deps.activities.fanOutToEnrollments },
-    ...(deps.workflowBundle
-      ? { workflowBundle: deps.workflowBundle }
-      : { workflowsPath, bundlerOptions: workflowBundlerOptions }),
+    ...workflowCode(deps),
     ...interceptorsFor(deps.observability),
   });
 }
@@ -90,6 +86,9 @@ export interface SendWorkerDeps {
   /** Metrics and log context for every send (the worker process passes them; tests may not). */
   observability?: ActivityObservability;
 }
+
+/** The send queue's server-side rate, as a multiple of the provider's (see below). */
+const SEND_QUEUE_HEADROOM = 1.1;
 
 /**
  * The send activity alone, on its own task queue. The rate limit is a task-queue option the
@@ -112,7 +111,13 @@ export async function buildSendWorker(deps: SendWorkerDeps): Promise<Worker> {
     ...interceptorsFor(deps.observability),
   });
 }
-const SEND_QUEUE_HEADROOM = 1.1;
+
+/** The given pre-built bundle, or Nudge's workflows for the worker to bundle itself. */
+function workflowCode(deps: WorkerDeps): Partial<WorkerOptions> {
+  return deps.workflowBundle
+    ? { workflowBundle: deps.workflowBundle }
+    : { workflowsPath, bundlerOptions: workflowBundlerOptions };
+}
 
 function interceptorsFor(observability: ActivityObservability | undefined): Partial<WorkerOptions> {
   return observability ? { interceptors: { activity: [activityInterceptors(observability)] } } : {};
