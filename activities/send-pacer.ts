@@ -18,6 +18,13 @@
  * after it. Calls are also kept at least three quarters of the average interval apart, so
  * a backlog leaves as a steady stream, not as bursts. Within a worker the senders queue in
  * memory first, so pacing holds at most one pooled connection per worker.
+ *
+ * Queued before the guard, not inside it. A send waits for its turn before its guarded
+ * transaction takes the sequence, contact and enrollment rows, and gets the turn back
+ * `GUARD_LEAD_MS` before it may leave, so the guard runs in the last part of the wait. A pause
+ * therefore never waits behind the sends queued for the provider (at 2/s, ten of them would
+ * hold it five seconds): only behind the one whose guard runs, and the guards of those queued
+ * see it and hold their steps.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { MikroORM } from '@mikro-orm/postgresql';
@@ -51,29 +58,71 @@ const DEPART = `
    where id = 'provider'
   returning extract(epoch from clock_timestamp()) * 1000 as departed_ms`;
 
-// One sender per process waits on the shared row; the others wait here, holding no connection.
-const ownTurn = pLimit(1);
+/** A sender's turn at the provider: it holds the shared row until it departs or gives the turn back. */
+export interface SendTurn {
+  /** Waits out what is left of the turn's wait, records the departure and passes the turn on. */
+  depart(): Promise<{ departedMs: number; waitedMs: number }>;
+  /** Gives the turn back without a departure (the send was refused or had nothing to send). */
+  release(): Promise<void>;
+}
 
-/** Waits until this call may leave for the provider; returns at once when no rate is configured. */
-export async function waitForSendSlot(
-  orm: MikroORM,
-  ratePerSecond: number | null | undefined,
-): Promise<void> {
-  if (!ratePerSecond) return;
-  await ownTurn(() => takeSendTurn(orm, ratePerSecond));
+const NO_PACING: SendTurn = {
+  depart: async () => ({ departedMs: Date.now(), waitedMs: 0 }),
+  release: async () => {},
+};
+
+/**
+ * How long before its departure a sender gets its turn back from `takeSendTurn`: the time it
+ * has for its guarded transaction, which holds rows a pause must take, so it is kept short.
+ * A guard that takes longer only delays that one call (it is counted when it left).
+ */
+export const GUARD_LEAD_MS = 100;
+
+// One sender per process holds the shared row; the others queue here, holding no connection.
+const ownTurn = pLimit(1);
+function queueInProcess(): Promise<() => void> {
+  return new Promise((entered) => void ownTurn(() => new Promise<void>((leave) => entered(leave))));
 }
 
 /**
- * Takes the shared row, waits until a call may leave, and records this departure (epoch ms,
- * the database's clock). Exported for tests that play several workers.
+ * D5: queues for the provider (in this process, then on the shared row) and returns when this
+ * call may leave within `GUARD_LEAD_MS`; `depart()` right before the provider call. Returns at
+ * once, with a turn that paces nothing, when no rate is configured.
  */
 export async function takeSendTurn(
   orm: MikroORM,
-  ratePerSecond: number,
-): Promise<{ departedMs: number; waitedMs: number }> {
+  ratePerSecond: number | null | undefined,
+): Promise<SendTurn> {
+  if (!ratePerSecond) return NO_PACING;
+  const leaveQueue = await queueInProcess();
+  try {
+    const turn = await openSendTurn(orm, ratePerSecond, GUARD_LEAD_MS);
+    return {
+      depart: () => turn.depart().finally(leaveQueue),
+      release: () => turn.release().finally(leaveQueue),
+    };
+  } catch (error) {
+    leaveQueue();
+    throw error;
+  }
+}
+
+/**
+ * Takes the shared row (waiting for every sender ahead, in any process) and sleeps until
+ * `leadMs` before this call may leave. Exported for tests that play several workers.
+ */
+export async function openSendTurn(orm: MikroORM, ratePerSecond: number, leadMs = 0): Promise<SendTurn> {
   const { calls, windowMs, spacingMs } = pacingFor(ratePerSecond);
   const interval = (ms: number) => `${ms.toFixed(3)} milliseconds`;
-  return orm.em.fork().transactional(async (em) => {
+  const em = orm.em.fork();
+  await em.begin();
+  let closed = false;
+  const close = async (end: () => Promise<void>) => {
+    if (closed) return;
+    closed = true;
+    await end();
+  };
+  try {
     // greatest() skips NULLs: with fewer than `calls` departures recorded, the window allows it.
     const [turn] = await em.execute<{ wait_ms: string | null }[]>(TAKE_TURN, [
       calls,
@@ -81,8 +130,21 @@ export async function takeSendTurn(
       interval(spacingMs),
     ]);
     const waitedMs = Number(turn?.wait_ms ?? 0);
-    if (waitedMs > 0) await sleep(waitedMs);
-    const [departure] = await em.execute<{ departed_ms: string }[]>(DEPART, [calls]);
-    return { departedMs: Number(departure!.departed_ms), waitedMs };
-  });
+    const leaveAt = performance.now() + waitedMs;
+    if (waitedMs > leadMs) await sleep(waitedMs - leadMs);
+    return {
+      async depart() {
+        const left = leaveAt - performance.now();
+        if (left > 0) await sleep(left);
+        const [departure] = await em.execute<{ departed_ms: string }[]>(DEPART, [calls]);
+        await close(() => em.commit());
+        return { departedMs: Number(departure!.departed_ms), waitedMs };
+      },
+      // A connection lost meanwhile has ended the transaction already: nothing left to undo.
+      release: () => close(() => em.rollback().catch(() => {})),
+    };
+  } catch (error) {
+    await close(() => em.rollback());
+    throw error;
+  }
 }

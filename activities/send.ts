@@ -40,7 +40,7 @@ import type { ActivityDeps } from './deps.js';
 import { recordEnding } from './ending.js';
 import { appendEvent } from './event-log.js';
 import { checkSendGuard, type GuardRefusal } from './guard.js';
-import { waitForSendSlot } from './send-pacer.js';
+import { takeSendTurn, type SendTurn } from './send-pacer.js';
 import type { NextStepMirror, SendStepInput, SendStepResult } from './types.js';
 
 /** Resend remembers an Idempotency-Key for 24 hours; retries stay well inside that. */
@@ -62,9 +62,7 @@ interface RetryLater {
 
 export function createSendStep(deps: ActivityDeps) {
   return async function sendStep(input: SendStepInput): Promise<SendStepResult> {
-    const result = await whileHeartbeating(
-      deps.orm.em.fork().transactional((tx) => sendLocked(tx, deps, input)),
-    );
+    const result = await whileHeartbeating(sendInTurn(deps, input));
     if (result.outcome !== 'retry') return result;
     // D4: transient; Temporal retries with backoff, or after the provider's retry-after.
     throw ApplicationFailure.create({
@@ -76,10 +74,21 @@ export function createSendStep(deps: ActivityDeps) {
   };
 }
 
+/** D5: queued for the provider first, holding no row a pause needs; then guarded and sent. */
+async function sendInTurn(deps: ActivityDeps, input: SendStepInput): Promise<SendStepResult | RetryLater> {
+  const turn = await takeSendTurn(deps.orm, deps.config.sendRatePerSecond);
+  try {
+    return await deps.orm.em.fork().transactional((tx) => sendLocked(tx, deps, input, turn));
+  } finally {
+    await turn.release(); // nothing when it departed
+  }
+}
+
 async function sendLocked(
   tx: EntityManager,
   deps: ActivityDeps,
   input: SendStepInput,
+  turn: SendTurn,
 ): Promise<SendStepResult | RetryLater> {
   // Lock order (sequence → contact → enrollment) matches every writer's, so no deadlocks.
   const owner = await ownerOf(tx, input);
@@ -219,7 +228,7 @@ async function sendLocked(
     journaledNow = true;
   }
 
-  await waitForSendSlot(deps.orm, deps.config.sendRatePerSecond); // D5
+  await turn.depart(); // D5
   const sent = await deps.email.send(delivery.email, delivery.idempotencyKey);
 
   if (sent.ok || sent.kind === 'already_accepted') {

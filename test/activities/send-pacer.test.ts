@@ -4,7 +4,7 @@
  * `rate` departures in any 1,040 ms, consecutive ones at least three quarters of the average
  * interval apart.
  */
-import { pacingFor, takeSendTurn, waitForSendSlot } from '../../activities/send-pacer.js';
+import { GUARD_LEAD_MS, openSendTurn, pacingFor, takeSendTurn } from '../../activities/send-pacer.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
 let db: TestDatabase;
@@ -15,6 +15,9 @@ afterEach(async () => db?.drop());
 
 const RATE = 5; // at most 5 calls in any 1,040 ms, at least 156 ms apart
 const { calls, windowMs, spacingMs } = pacingFor(RATE);
+
+/** One call from a worker process of its own (its own connection): takes its turn and leaves. */
+const departAsWorker = async (rate: number) => (await openSendTurn(db.orm, rate)).depart();
 
 /** Fails unless every `calls` + 1 consecutive departures span more than the window, and gaps keep the spacing. */
 function expectPaced(departures: number[]): void {
@@ -34,7 +37,7 @@ test('D5: pacing at 5/s allows 5 calls in any 1,040 ms (4% headroom), at least 1
 
 test('D5: twelve workers sending at once: never more than the rate in any window, and the first goes at once', async () => {
   // Each on its own connection, as twelve worker processes would be.
-  const turns = await Promise.all(Array.from({ length: 12 }, () => takeSendTurn(db.orm, RATE)));
+  const turns = await Promise.all(Array.from({ length: 12 }, () => departAsWorker(RATE)));
   expectPaced(turns.map((turn) => turn.departedMs));
   expect(Math.min(...turns.map((turn) => turn.waitedMs))).toBe(0);
   // Twelve calls at 5 per 1,040 ms: the window, not only the spacing, held them back.
@@ -43,7 +46,7 @@ test('D5: twelve workers sending at once: never more than the rate in any window
 });
 
 test('D5: a call that leaves late is counted when it left: the calls behind it keep the window from its real departure', async () => {
-  const early = await Promise.all(Array.from({ length: 3 }, () => takeSendTurn(db.orm, RATE)));
+  const early = await Promise.all(Array.from({ length: 3 }, () => departAsWorker(RATE)));
   // A sender that holds its turn 400 ms (a stalled event loop) before it leaves.
   const late = db.orm.em.fork().transactional(async (em) => {
     await em.execute(`select departures from send_pacer where id = 'provider' for update`);
@@ -55,7 +58,7 @@ test('D5: a call that leaves late is counted when it left: the calls behind it k
     return Number(row!.departed_ms);
   });
   await new Promise((resolve) => setTimeout(resolve, 50)); // the late sender holds the row
-  const behind = await Promise.all(Array.from({ length: 4 }, () => takeSendTurn(db.orm, RATE)));
+  const behind = await Promise.all(Array.from({ length: 4 }, () => departAsWorker(RATE)));
   const lateDeparture = await late;
   for (const turn of behind) expect(turn.departedMs - lateDeparture).toBeGreaterThanOrEqual(spacingMs - 0.01);
   expectPaced([
@@ -69,7 +72,7 @@ test('D5: senders in one worker queue in memory and keep the same pacing', async
   const departures: number[] = [];
   await Promise.all(
     Array.from({ length: 8 }, async () => {
-      await waitForSendSlot(db.orm, RATE);
+      await (await takeSendTurn(db.orm, RATE)).depart();
       departures.push(performance.now());
     }),
   );
@@ -82,8 +85,35 @@ test('D5: senders in one worker queue in memory and keep the same pacing', async
 });
 
 test('D5: an idle pacer does not bank calls: after a pause, the next call goes at once and the one after waits', async () => {
-  await takeSendTurn(db.orm, 2);
+  await departAsWorker(2);
   await new Promise((resolve) => setTimeout(resolve, 1200)); // past the spacing and the window
-  expect((await takeSendTurn(db.orm, 2)).waitedMs).toBe(0);
-  expect((await takeSendTurn(db.orm, 2)).waitedMs).toBeGreaterThan(300); // 390 ms spacing at 2/s
+  expect((await departAsWorker(2)).waitedMs).toBe(0);
+  expect((await departAsWorker(2)).waitedMs).toBeGreaterThan(300); // 390 ms spacing at 2/s
+});
+
+test('D5: a turn comes back its lead before the call may leave; depart() waits the rest; a turn given back records no departure', async () => {
+  const lastDeparture = async () => {
+    const [row] = await db.orm.em
+      .fork()
+      .execute<{ ms: string }[]>(
+        `select extract(epoch from departures[cardinality(departures)]) * 1000 as ms from send_pacer`,
+      );
+    return Number(row!.ms);
+  };
+  const first = await departAsWorker(0.5); // the next may leave 2,080 ms later (one call per window)
+  const given = await openSendTurn(db.orm, 0.5, 5000); // a lead longer than its wait: back at once
+  await given.release();
+  expect(await lastDeparture()).toBeCloseTo(first.departedMs, 0);
+
+  const takenAt = performance.now();
+  const turn = await openSendTurn(db.orm, 0.5, 1000);
+  const handedBackAfter = performance.now() - takenAt;
+  const { waitedMs, departedMs } = await turn.depart();
+  const departedAfter = performance.now() - takenAt;
+  expect(waitedMs).toBeGreaterThan(1000);
+  // Handed back about a second (the lead) early, for the guard; generous slack for a busy machine.
+  expect(handedBackAfter).toBeLessThan(waitedMs - 500);
+  expect(departedAfter).toBeGreaterThanOrEqual(waitedMs - 5);
+  expect(await lastDeparture()).toBeCloseTo(departedMs, 0);
+  expect(GUARD_LEAD_MS).toBeLessThan(pacingFor(2).spacingMs); // short: the guard holds rows a pause needs
 });

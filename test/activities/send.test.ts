@@ -68,11 +68,16 @@ class ScriptedSender implements EmailSender {
   }
 }
 
-function sendStepWith(sender: EmailSender, clock: () => Date = () => new Date()) {
+function sendStepWith(sender: EmailSender, clock: () => Date = () => new Date(), sendRatePerSecond?: number) {
   return createSendStep({
     orm: db.orm,
     email: sender,
-    config: { from: 'Nudge Tests <tests@nudge.test>', publicUrl: PUBLIC_URL, unsubscribeSecret: SECRET },
+    config: {
+      from: 'Nudge Tests <tests@nudge.test>',
+      publicUrl: PUBLIC_URL,
+      unsubscribeSecret: SECRET,
+      sendRatePerSecond,
+    },
     clock,
     logger: silentLogger,
   });
@@ -127,6 +132,16 @@ const events = (enrollmentId: string, type: string) =>
 
 async function update(entity: any, id: string, values: Record<string, unknown>) {
   await db.orm.em.fork().nativeUpdate(entity, { id }, values);
+}
+
+/** What a pause does to the rows a send guards, as every writer: contact, then enrollment, FOR UPDATE. */
+function pauseEnrollment(enrollment: Enrollment, onPaused: () => void = () => {}) {
+  return db.orm.em.fork().transactional(async (tx) => {
+    await tx.findOneOrFail(Contact, enrollment.contact, { lockMode: LockMode.PESSIMISTIC_WRITE });
+    const row = await tx.findOneOrFail(Enrollment, enrollment.id, { lockMode: LockMode.PESSIMISTIC_WRITE });
+    row.status = 'paused';
+    onPaused();
+  });
 }
 
 describe('D1: exactly once', () => {
@@ -230,11 +245,7 @@ describe('D1: exactly once', () => {
     await fake.waitForPending(1);
 
     let pausedAt: number | null = null;
-    const pausing = db.orm.em.fork().transactional(async (tx) => {
-      // What every writer does: contact, then enrollment, FOR UPDATE.
-      await tx.findOneOrFail(Contact, enrollment.contact, { lockMode: LockMode.PESSIMISTIC_WRITE });
-      const row = await tx.findOneOrFail(Enrollment, enrollment.id, { lockMode: LockMode.PESSIMISTIC_WRITE });
-      row.status = 'paused';
+    const pausing = pauseEnrollment(enrollment, () => {
       pausedAt = Date.now();
     });
     // The pause blocks on the send's row lock (PostgreSQL says so), and stays blocked.
@@ -258,6 +269,24 @@ describe('D1: exactly once', () => {
 
     const next = await sendStepWith(new ScriptedSender())({ ...input, stepId: 'tips' });
     expect(next).toEqual({ outcome: 'held', source: 'enrollment', reason: 'enrollment_paused' });
+    expect(fake.deliveries()).toHaveLength(1);
+  });
+});
+
+describe('D2/D5: sends waiting for the provider rate', () => {
+  test('D2/D5: a pause is not held back by a send queued for its turn, and that send then holds its step', async () => {
+    const { input, enrollment } = await enrolled();
+    const paced = sendStepWith(new ScriptedSender(), undefined, 0.5); // one call per 2,080 ms
+    expect(await paced(input)).toMatchObject({ outcome: 'sent' });
+    const finished: string[] = [];
+    const queued = paced({ ...input, stepId: 'tips' }).finally(() => finished.push('send')); // turn in 2 s
+    await new Promise((resolve) => setTimeout(resolve, 200));
+
+    await pauseEnrollment(enrollment).then(() => finished.push('pause'));
+    // Had the queued send waited inside its guard, it would hold the enrollment row, the pause
+    // would wait for it to finish, and the step would go out.
+    expect(finished).toEqual(['pause']);
+    expect(await queued).toEqual({ outcome: 'held', source: 'enrollment', reason: 'enrollment_paused' });
     expect(fake.deliveries()).toHaveLength(1);
   });
 });
