@@ -18,10 +18,15 @@
  *   as `outcome_unknown` (at most once beats at least once), and a later webhook about the
  *   email, matched by its tag, still records what became of it;
  * - a finished row (`sent`, `failed`, …): the step is done; the retry reports it.
+ *
+ * With a provider rate (D5) a send is rendered and journaled before it queues for its turn,
+ * and the guarded transaction runs in its turn: it checks again under the locks, sends what
+ * was prepared if nothing it was rendered from changed meanwhile (or renders afresh), and
+ * removes a prepared row it does not send, which the provider never saw.
  */
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { LockMode, type EntityManager } from '@mikro-orm/postgresql';
+import { LockMode, UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/postgresql';
 import { DEVELOPMENT_UNSUBSCRIBE_SECRET } from '../config/config.js';
 import {
   Contact,
@@ -74,14 +79,74 @@ export function createSendStep(deps: ActivityDeps) {
   };
 }
 
-/** D5: queued for the provider first, holding no row a pause needs; then guarded and sent. */
+/**
+ * D5: with a provider rate, a send queues for its turn holding no row a pause needs. What
+ * costs most (reading, rendering, journaling the request) is done before it queues; in its
+ * turn only the guarded part runs (the locks, the checks, the call), so turns stay short and
+ * a pause waits for at most the one send in its turn. Without a rate: one transaction.
+ */
 async function sendInTurn(deps: ActivityDeps, input: SendStepInput): Promise<SendStepResult | RetryLater> {
+  const prepared = deps.config.sendRatePerSecond ? await prepareDelivery(deps, input) : null;
   const turn = await takeSendTurn(deps.orm, deps.config.sendRatePerSecond);
   try {
-    return await deps.orm.em.fork().transactional((tx) => sendLocked(tx, deps, input, turn));
+    return await deps.orm.em.fork().transactional((tx) => sendLocked(tx, deps, input, turn, prepared));
   } finally {
     await turn.release(); // nothing when it departed
   }
+}
+
+/** A request rendered and journaled (`sending`) before the send's turn, not yet sent. */
+interface PreparedDelivery {
+  id: string;
+  idempotencyKey: string;
+  email: OutgoingEmail;
+  /** What it was rendered from: the guarded part renders afresh if any of it changed since. */
+  renderedFrom: string;
+}
+
+/**
+ * Renders and journals a send the guard would let through now, without locks. Null when the
+ * guarded part must decide anyway: a refusal, an earlier attempt, a template that fails.
+ */
+async function prepareDelivery(deps: ActivityDeps, input: SendStepInput): Promise<PreparedDelivery | null> {
+  const em = deps.orm.em.fork();
+  const owner = await ownerOf(em, input);
+  const sequence = owner && (await em.findOne(Sequence, owner.sequence));
+  const contact = owner && (await em.findOne(Contact, owner.contact));
+  const enrollment = await em.findOne(Enrollment, input.enrollmentId);
+  if (!sequence?.liveVersion || !contact || !enrollment) return null;
+  if (await em.findOne(Delivery, ledgerKeyOf(input))) return null;
+  const step = await liveStep(em, sequence.id, sequence.liveVersion, input.stepId);
+  if (!step || checkSendGuard(sequence, enrollment, contact, input.generation, true)) return null;
+  if (input.kind === 'resend' && !(await wasSent(em, ledgerKeyOf(input)))) return null;
+  const id = randomUUID();
+  let email: OutgoingEmail;
+  try {
+    email = await renderEmail(deps, { id, enrollment, contact, sequence, step });
+  } catch (error) {
+    if (error instanceof TemplateError) return null;
+    throw error;
+  }
+  const prepared = {
+    id,
+    idempotencyKey: deliveryIdempotencyKey(input),
+    email,
+    renderedFrom: renderInputs(sequence, step, contact),
+  };
+  try {
+    await journal(deps, em, {
+      ...prepared,
+      ...ledgerKeyOf(input),
+      base: eventBase(enrollment),
+      scheduledAt: new Date(input.scheduledAtMs),
+      status: 'sending',
+    });
+  } catch (error) {
+    // Another attempt of this send journaled it first: the guarded part sees that row.
+    if (error instanceof UniqueConstraintViolationException) return null;
+    throw error;
+  }
+  return prepared;
 }
 
 async function sendLocked(
@@ -89,6 +154,7 @@ async function sendLocked(
   deps: ActivityDeps,
   input: SendStepInput,
   turn: SendTurn,
+  prepared: PreparedDelivery | null,
 ): Promise<SendStepResult | RetryLater> {
   // Lock order (sequence → contact → enrollment) matches every writer's, so no deadlocks.
   const owner = await ownerOf(tx, input);
@@ -107,13 +173,13 @@ async function sendLocked(
     );
   const enrollment = row ? tx.map(Enrollment, row) : null;
 
-  const ledgerKey = {
-    enrollment: input.enrollmentId,
-    generation: input.generation,
-    stepId: input.stepId,
-    kind: input.kind,
-  };
-  const existing = await tx.findOne(Delivery, ledgerKey);
+  const ledgerKey = ledgerKeyOf(input);
+  let existing = await tx.findOne(Delivery, ledgerKey);
+  // This attempt's own prepared row, still unsent: not an earlier attempt to repeat. (Sent
+  // meanwhile by a retry of this activity that overtook it, it is finished, reported below.)
+  const ownPrepared =
+    prepared && existing?.id === prepared.id && existing.status === 'sending' ? prepared : null;
+  if (ownPrepared) existing = null;
   if (existing && existing.status !== 'sending') return finishedResult(existing, enrollment, input);
 
   const step = sequence?.liveVersion
@@ -126,6 +192,7 @@ async function sendLocked(
       status: 'cancelled',
       reason: 'record_missing',
     };
+    if (ownPrepared) await forgetPrepared(tx, ownPrepared);
     if (enrollment) {
       appendEvent(tx, {
         ...eventBase(enrollment),
@@ -144,6 +211,7 @@ async function sendLocked(
   const now = deps.clock();
   if (input.kind === 'resend' && !existing && !(await wasSent(tx, ledgerKey))) {
     // E9: only an email that went out can be sent again (the API and the workflow check too).
+    if (ownPrepared) await forgetPrepared(tx, ownPrepared);
     appendEvent(tx, { ...base, type: 'send.refused', data: { stepId: input.stepId, kind: 'resend' } });
     return { outcome: 'failed', reason: 'not_sent_before', endsEnrollment: false };
   }
@@ -164,31 +232,20 @@ async function sendLocked(
       idempotencyKey: existing.idempotencyKey,
       email: storedEmail(existing, deps),
     };
+  } else if (ownPrepared && ownPrepared.renderedFrom === renderInputs(sequence, step, contact)) {
+    delivery = ownPrepared;
+    journaledNow = true;
   } else {
-    const id = randomUUID();
-    const url = unsubscribeUrl(deps.config.publicUrl, unsubscribeSecret(deps), {
-      workspaceId: enrollment.workspace,
-      contactId: contact.id,
-      deliveryId: id,
-    });
-    let rendered;
+    // Rendered afresh (D3): nothing prepared, or a copy or contact edit since it was.
+    const id = ownPrepared?.id ?? randomUUID();
+    let email: OutgoingEmail;
     try {
-      // D3: rendered now, from the live version, with the contact as it is now.
-      rendered = await renderStep(step, {
-        contact: {
-          email: contact.email,
-          name: contact.name ?? null,
-          timeZone: contact.timeZone ?? null,
-          attributes: contact.attributes,
-          tags: contact.tags,
-        },
-        sequence: { name: sequence.name },
-        unsubscribeUrl: url,
-      });
+      email = await renderEmail(deps, { id, enrollment, contact, sequence, step });
     } catch (error) {
       if (!(error instanceof TemplateError)) throw error;
       // Publishing checks templates against a sample contact; this contact's data broke one.
       const reason = `the ${error.part} template does not render: ${error.message}`;
+      if (ownPrepared) await forgetPrepared(tx, ownPrepared);
       await journal(deps, tx, {
         id,
         ...ledgerKey,
@@ -203,28 +260,19 @@ async function sendLocked(
       appendEvent(tx, { ...base, type: 'delivery.failed', data: { stepId: input.stepId, reason } });
       return { outcome: 'failed', reason: 'rejected_content', endsEnrollment: false };
     }
-    delivery = {
-      id,
-      idempotencyKey: deliveryIdempotencyKey(input),
-      email: {
-        from: deps.config.from,
-        to: contact.email,
-        subject: rendered.subject,
-        html: rendered.html,
-        ...(rendered.text ? { text: rendered.text } : {}),
-        headers: listUnsubscribeHeaders(url),
-        tags: [{ name: DELIVERY_TAG, value: id }],
-      },
-    };
-    await journal(deps, tx, {
-      id,
-      ...ledgerKey,
-      base,
-      idempotencyKey: delivery.idempotencyKey,
-      email: delivery.email,
-      scheduledAt: new Date(input.scheduledAtMs),
-      status: 'sending',
-    });
+    delivery = { id, idempotencyKey: deliveryIdempotencyKey(input), email };
+    if (ownPrepared) await journalAgain(deps, id, email);
+    else {
+      await journal(deps, tx, {
+        id,
+        ...ledgerKey,
+        base,
+        idempotencyKey: delivery.idempotencyKey,
+        email: delivery.email,
+        scheduledAt: new Date(input.scheduledAtMs),
+        status: 'sending',
+      });
+    }
     journaledNow = true;
   }
 
@@ -287,6 +335,59 @@ async function sendLocked(
     outcome: 'retry',
     reason: sent.reason,
     ...(sent.retryAfterMs !== undefined ? { retryAfterMs: sent.retryAfterMs } : {}),
+  };
+}
+
+/** D3: the email for `step`, rendered now from the live version with the contact as it is now. */
+async function renderEmail(
+  deps: ActivityDeps,
+  of: { id: string; enrollment: Enrollment; contact: Contact; sequence: Sequence; step: StepDefinition },
+): Promise<OutgoingEmail> {
+  const { id, enrollment, contact, sequence, step } = of;
+  const url = unsubscribeUrl(deps.config.publicUrl, unsubscribeSecret(deps), {
+    workspaceId: enrollment.workspace,
+    contactId: contact.id,
+    deliveryId: id,
+  });
+  const rendered = await renderStep(step, {
+    contact: {
+      email: contact.email,
+      name: contact.name ?? null,
+      timeZone: contact.timeZone ?? null,
+      attributes: contact.attributes,
+      tags: contact.tags,
+    },
+    sequence: { name: sequence.name },
+    unsubscribeUrl: url,
+  });
+  return {
+    from: deps.config.from,
+    to: contact.email,
+    subject: rendered.subject,
+    html: rendered.html,
+    ...(rendered.text ? { text: rendered.text } : {}),
+    headers: listUnsubscribeHeaders(url),
+    tags: [{ name: DELIVERY_TAG, value: id }],
+  };
+}
+
+/** Everything an email is rendered from, to tell whether a prepared one is still current. */
+function renderInputs(sequence: Sequence, step: StepDefinition, contact: Contact): string {
+  const { email, name, timeZone, attributes, tags } = contact;
+  return JSON.stringify([sequence.liveVersion, sequence.name, step, email, name, timeZone, attributes, tags]);
+}
+
+/** A prepared row the provider never saw: removed, so it is neither retried nor reported. */
+async function forgetPrepared(tx: EntityManager, prepared: PreparedDelivery): Promise<void> {
+  await tx.nativeDelete(Delivery, { id: prepared.id, status: 'sending' });
+}
+
+function ledgerKeyOf(input: SendStepInput) {
+  return {
+    enrollment: input.enrollmentId,
+    generation: input.generation,
+    stepId: input.stepId,
+    kind: input.kind,
   };
 }
 
@@ -367,12 +468,7 @@ async function journal(deps: ActivityDeps, tx: EntityManager, entry: JournalEntr
     status: entry.status,
     idempotencyKey: entry.idempotencyKey,
     provider: deps.email.provider,
-    fromEmail: entry.email.from,
-    toEmail: entry.email.to,
-    headers: entry.email.headers ?? null,
-    subject: entry.email.subject,
-    html: entry.email.html,
-    text: entry.email.text ?? null,
+    ...requestColumns(entry.email),
     error: entry.failure?.reason ?? null,
     failureKind: entry.failure?.kind ?? null,
     scheduledAt: entry.scheduledAt,
@@ -381,6 +477,25 @@ async function journal(deps: ActivityDeps, tx: EntityManager, entry: JournalEntr
   };
   if (entry.status === 'failed') await tx.insert(Delivery, row);
   else await deps.orm.em.fork().insert(Delivery, row);
+}
+
+/** A prepared row's request rendered afresh, committed at once like the journal (D1). */
+async function journalAgain(deps: ActivityDeps, id: string, email: OutgoingEmail): Promise<void> {
+  await deps.orm.em
+    .fork()
+    .nativeUpdate(Delivery, { id, status: 'sending' }, { ...requestColumns(email), updatedAt: deps.clock() });
+}
+
+/** The ledger's copy of the request, from which an unfinished attempt is sent again. */
+function requestColumns(email: OutgoingEmail) {
+  return {
+    fromEmail: email.from,
+    toEmail: email.to,
+    headers: email.headers ?? null,
+    subject: email.subject,
+    html: email.html,
+    text: email.text ?? null,
+  };
 }
 
 /** The request an unfinished row recorded, to send it again byte for byte. */

@@ -288,6 +288,26 @@ describe('D2/D5: sends waiting for the provider rate', () => {
     expect(finished).toEqual(['pause']);
     expect(await queued).toEqual({ outcome: 'held', source: 'enrollment', reason: 'enrollment_paused' });
     expect(fake.deliveries()).toHaveLength(1);
+    // It was rendered and journaled before it queued; the provider never saw it, so no row is left.
+    expect((await ledger(enrollment.id)).map((row) => row.stepId)).toEqual(['welcome']);
+  });
+
+  test('D3/D5: a contact edited while its send waits for its turn gets the email rendered afresh, once', async () => {
+    const paced = sendStepWith(new ScriptedSender(), undefined, 0.5);
+    const first = await enrolled();
+    expect(await paced(first.input)).toMatchObject({ outcome: 'sent' });
+    const second = await enrolled({ name: 'Ada Lovelace' });
+    const queued = paced(second.input); // rendered now for Ada, then two seconds in the queue
+    await eventually(async () => (await ledger(second.enrollment.id)).length === 1, {
+      what: 'the queued send to be journaled',
+    });
+    await update(Contact, second.contact.id, { name: 'Grace Hopper' });
+
+    expect(await queued).toMatchObject({ outcome: 'sent' });
+    const [row, ...others] = await ledger(second.enrollment.id);
+    expect(others).toEqual([]);
+    expect(row).toMatchObject({ status: 'sent', subject: 'Welcome, Grace' });
+    expect(fake.deliveries().map((email) => email.subject)).toEqual(['Welcome, Ada', 'Welcome, Grace']);
   });
 });
 
