@@ -17,7 +17,7 @@
  * and since the window looks back `rate` calls, the delay is not passed on to every call
  * after it. Calls are also kept at least three quarters of the average interval apart, so
  * a backlog leaves as a steady stream, not as bursts. Within a worker the senders queue in
- * memory first, so pacing holds at most one pooled connection per worker.
+ * memory first, so pacing holds at most two pooled connections per worker.
  *
  * Queued before the guard, not inside it. A send waits for its turn before its guarded
  * transaction takes the sequence, contact and enrollment rows, and gets the turn back
@@ -78,8 +78,10 @@ const NO_PACING: SendTurn = {
  */
 export const GUARD_LEAD_MS = 100;
 
-// One sender per process holds the shared row; the others queue here, holding no connection.
-const ownTurn = pLimit(1);
+// Per process, one sender holds the shared row and the next already waits on it in the
+// database, so the turn passes on without a round trip; the others queue here, holding no
+// connection.
+const ownTurn = pLimit(2);
 function queueInProcess(): Promise<() => void> {
   return new Promise((entered) => void ownTurn(() => new Promise<void>((leave) => entered(leave))));
 }
