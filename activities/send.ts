@@ -110,15 +110,16 @@ interface PreparedDelivery {
  */
 async function prepareDelivery(deps: ActivityDeps, input: SendStepInput): Promise<PreparedDelivery | null> {
   const em = deps.orm.em.fork();
+  const ledgerKey = ledgerKeyOf(input);
   const owner = await ownerOf(em, input);
   const sequence = owner && (await em.findOne(Sequence, owner.sequence));
   const contact = owner && (await em.findOne(Contact, owner.contact));
   const enrollment = await em.findOne(Enrollment, input.enrollmentId);
   if (!sequence?.liveVersion || !contact || !enrollment) return null;
-  if (await em.findOne(Delivery, ledgerKeyOf(input))) return null;
+  if (await em.findOne(Delivery, ledgerKey)) return null;
   const step = await liveStep(em, sequence.id, sequence.liveVersion, input.stepId);
   if (!step || checkSendGuard(sequence, enrollment, contact, input.generation, true)) return null;
-  if (input.kind === 'resend' && !(await wasSent(em, ledgerKeyOf(input)))) return null;
+  if (input.kind === 'resend' && !(await wasSent(em, ledgerKey))) return null;
   const id = randomUUID();
   let email: OutgoingEmail;
   try {
@@ -136,7 +137,7 @@ async function prepareDelivery(deps: ActivityDeps, input: SendStepInput): Promis
   try {
     await journal(deps, em, {
       ...prepared,
-      ...ledgerKeyOf(input),
+      ...ledgerKey,
       base: eventBase(enrollment),
       scheduledAt: new Date(input.scheduledAtMs),
       status: 'sending',
