@@ -89,7 +89,7 @@ try {
         `V8 gives back the heap a burst of first workflow tasks grew only once the process has been idle a while.`,
       `Worker settings: ${
         Object.entries(stack.env)
-          .filter(([k]) => k.startsWith('WORKER_'))
+          .filter(([k]) => k.startsWith('WORKER_') || k === 'MALLOC_ARENA_MAX')
           .map(([k, v]) => `${k}=${v}`)
           .join(', ') || 'defaults'
       }.`,

@@ -52,6 +52,8 @@ export async function startStack(
     SEND_RATE_PER_SECOND: '0',
     // Benchmarks load the API on purpose: the per-key request limit would measure itself.
     RATE_LIMIT_MAX: '1000000',
+    // As the image and scripts/dev run the worker (Dockerfile): two glibc malloc arenas.
+    MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
     ...options.env,
   };
   const processes: NudgeProcess[] = [];

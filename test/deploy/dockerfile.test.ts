@@ -37,6 +37,8 @@ test('the image is multi-stage on Node 24 (Debian), builds with npm run build, s
   expect(finalStage).toMatch(/WORKFLOW_BUNDLE_PATH=\/app\/dist\/workflow-bundle\.js/);
   expect(finalStage).toMatch(/COPY --from=build \/app\/dist \.\/dist/);
   expect(finalStage).toMatch(/^USER node$/m);
+  // The worker's RSS stays flat as enrollments pass through its cache (bench/RESULTS.md, memory).
+  expect(finalStage).toMatch(/^\s+MALLOC_ARENA_MAX=2 \\$/m);
   expect(finalStage).toMatch(/^CMD \["node", "dist\/api\/main\.js"\]$/m);
 
   // Every folder the build compiles (tsconfig.build.json) is copied into the build stage.
