@@ -7,15 +7,18 @@
  * A sliding window over actual departures. A provider like Resend counts requests in fixed
  * one-second windows, each opened by a request. The pacer keeps the departure times of the
  * last `rate` calls and lets a call leave only when no more than `rate` calls would have left
- * within a window 4% longer than a second (1,040 ms). Whatever window the provider opens, the
+ * within a window 2.5% longer than a second (1,025 ms). Whatever window the provider opens, the
  * calls it sees left within one second plus the time the opening call took to arrive, so up
- * to 40 ms of transit jitter can never put one call too many into it.
+ * to 25 ms of transit jitter can never put one call too many into it. (Since the departure is
+ * stamped once the request is on its way, that jitter is the network's and the provider's;
+ * the worker's own delays before the request leaves do not count against it.)
  *
  * Departures, not reservations: a sender holds the row's lock from the moment it is next
- * until it leaves and records when it actually left, so a call delayed on its way (a busy
- * event loop, a slow wake-up) is counted as late as it was, never as if it had left on time;
- * and since the window looks back `rate` calls, the delay is not passed on to every call
- * after it. Calls are also kept at least three quarters of the average interval apart, so
+ * until it leaves, starts its call and only then records the departure (the database's clock),
+ * so a call delayed on its way (a busy event loop, a slow wake-up) is counted as late as it
+ * was, never as if it had left on time, and the stamp never precedes the request; since the
+ * window looks back `rate` calls, the delay is not passed on to every call after it. The turn
+ * passes on once the departure is recorded, without waiting for the provider's answer. Calls are also kept at least three quarters of the average interval apart, so
  * a backlog leaves as a steady stream, not as bursts. Within a worker the senders queue in
  * memory first, so pacing holds at most two pooled connections per worker.
  *
@@ -30,7 +33,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import pLimit from 'p-limit';
 
-const HEADROOM = 1.04;
+const HEADROOM = 1.025;
 const MIN_SPACING = 0.75;
 
 /** How calls at `ratePerSecond` are paced: at most `calls` in any `windowMs`, `spacingMs` apart. */
@@ -58,16 +61,37 @@ const DEPART = `
    where id = 'provider'
   returning extract(epoch from clock_timestamp()) * 1000 as departed_ms`;
 
+/** A provider call that left in its turn: its answer, and when the pacer recorded it leaving. */
+export interface Departure<T> {
+  answer: T;
+  /** The recorded departure (the database's clock), NaN if it could not be recorded. */
+  departedMs: number;
+  waitedMs: number;
+}
+
 /** A sender's turn at the provider: it holds the shared row until it departs or gives the turn back. */
 export interface SendTurn {
-  /** Waits out what is left of the turn's wait, records the departure and passes the turn on. */
-  depart(): Promise<{ departedMs: number; waitedMs: number }>;
+  /**
+   * Waits out what is left of the turn's wait, starts `call`, records the departure and passes
+   * the turn on; resolves once the call has answered.
+   */
+  depart<T>(call: () => Promise<T>): Promise<Departure<T>>;
   /** Gives the turn back without a departure (the send was refused or had nothing to send). */
   release(): Promise<void>;
 }
 
+/** A call that has left and passed the turn on, its answer still to come. */
+interface Left<T> extends Omit<Departure<T>, 'answer'> {
+  answer: Promise<T>;
+}
+
+const answered = async <T>({ answer, ...left }: Left<T>): Promise<Departure<T>> => ({
+  answer: await answer,
+  ...left,
+});
+
 const NO_PACING: SendTurn = {
-  depart: async () => ({ departedMs: Date.now(), waitedMs: 0 }),
+  depart: async (call) => ({ answer: await call(), departedMs: Date.now(), waitedMs: 0 }),
   release: async () => {},
 };
 
@@ -100,7 +124,8 @@ export async function takeSendTurn(
   try {
     const turn = await openSendTurn(orm, ratePerSecond, GUARD_LEAD_MS);
     return {
-      depart: () => turn.depart().finally(leaveQueue),
+      // The next sender of this process may queue on the row once this call has left.
+      depart: async (call) => answered(await turn.leave(call).finally(leaveQueue)),
       release: () => turn.release().finally(leaveQueue),
     };
   } catch (error) {
@@ -113,7 +138,11 @@ export async function takeSendTurn(
  * Takes the shared row (waiting for every sender ahead, in any process) and sleeps until
  * `leadMs` before this call may leave. Exported for tests that play several workers.
  */
-export async function openSendTurn(orm: MikroORM, ratePerSecond: number, leadMs = 0): Promise<SendTurn> {
+export async function openSendTurn(
+  orm: MikroORM,
+  ratePerSecond: number,
+  leadMs = 0,
+): Promise<SendTurn & { leave<T>(call: () => Promise<T>): Promise<Left<T>> }> {
   const { calls, windowMs, spacingMs } = pacingFor(ratePerSecond);
   const interval = (ms: number) => `${ms.toFixed(3)} milliseconds`;
   const em = orm.em.fork();
@@ -134,14 +163,29 @@ export async function openSendTurn(orm: MikroORM, ratePerSecond: number, leadMs 
     const waitedMs = Number(turn?.wait_ms ?? 0);
     const leaveAt = performance.now() + waitedMs;
     if (waitedMs > leadMs) await sleep(waitedMs - leadMs);
-    return {
-      async depart() {
-        const left = leaveAt - performance.now();
-        if (left > 0) await sleep(left);
+    const leave = async <T>(call: () => Promise<T>): Promise<Left<T>> => {
+      const left = leaveAt - performance.now();
+      if (left > 0) await sleep(left);
+      // The call starts first and its departure is stamped behind it, so the stamp is never
+      // earlier than the request left: what lies between (this commit, the event loop handing
+      // control back, the SDK building the request) no longer widens the spread between
+      // recorded departures and arrivals at the provider that the headroom must cover.
+      const answer = call();
+      answer.catch(() => {}); // awaited by the caller once the turn has passed on
+      let departedMs = Number.NaN;
+      try {
         const [departure] = await em.execute<{ departed_ms: string }[]>(DEPART, [calls]);
         await close(() => em.commit());
-        return { departedMs: Number(departure!.departed_ms), waitedMs };
-      },
+        departedMs = Number(departure!.departed_ms);
+      } catch {
+        // The call has left and its answer decides the send; the pacer only misses one departure.
+        await close(() => em.rollback().catch(() => {}));
+      }
+      return { answer, departedMs, waitedMs };
+    };
+    return {
+      leave,
+      depart: async (call) => answered(await leave(call)),
       // A connection lost meanwhile has ended the transaction already: nothing left to undo.
       release: () => close(() => em.rollback().catch(() => {})),
     };

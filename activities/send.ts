@@ -277,8 +277,8 @@ async function sendLocked(
     journaledNow = true;
   }
 
-  await turn.depart(); // D5
-  const sent = await deps.email.send(delivery.email, delivery.idempotencyKey);
+  // D5: the call leaves in its turn.
+  const { answer: sent } = await turn.depart(() => deps.email.send(delivery.email, delivery.idempotencyKey));
 
   if (sent.ok || sent.kind === 'already_accepted') {
     const providerMessageId = sent.ok ? sent.providerMessageId : null;

@@ -1,7 +1,7 @@
 /**
  * D5 across workers: provider calls are paced by their actual departures, so that whatever
  * one-second window a provider opens, it never counts more calls than the rate: at most
- * `rate` departures in any 1,040 ms, consecutive ones at least three quarters of the average
+ * `rate` departures in any 1,025 ms, consecutive ones at least three quarters of the average
  * interval apart.
  */
 import { GUARD_LEAD_MS, openSendTurn, pacingFor, takeSendTurn } from '../../activities/send-pacer.js';
@@ -13,11 +13,14 @@ beforeEach(async () => {
 });
 afterEach(async () => db?.drop());
 
-const RATE = 5; // at most 5 calls in any 1,040 ms, at least 156 ms apart
+const RATE = 5; // at most 5 calls in any 1,025 ms, at least 153.75 ms apart
 const { calls, windowMs, spacingMs } = pacingFor(RATE);
 
+/** A provider call that answers at once. */
+const noCall = async () => undefined;
+
 /** One call from a worker process of its own (its own connection): takes its turn and leaves. */
-const departAsWorker = async (rate: number) => (await openSendTurn(db.orm, rate)).depart();
+const departAsWorker = async (rate: number) => (await openSendTurn(db.orm, rate)).depart(noCall);
 
 /** Fails unless every `calls` + 1 consecutive departures span more than the window, and gaps keep the spacing. */
 function expectPaced(departures: number[]): void {
@@ -30,9 +33,9 @@ function expectPaced(departures: number[]): void {
   }
 }
 
-test('D5: pacing at 5/s allows 5 calls in any 1,040 ms (4% headroom), at least 156 ms apart', () => {
-  expect({ calls, windowMs, spacingMs }).toEqual({ calls: 5, windowMs: 1040, spacingMs: 156 });
-  expect(pacingFor(0.5)).toEqual({ calls: 1, windowMs: 2080, spacingMs: 1560 });
+test('D5: pacing at 5/s allows 5 calls in any 1,025 ms (2.5% headroom), at least 153.75 ms apart', () => {
+  expect({ calls, windowMs, spacingMs }).toEqual({ calls: 5, windowMs: 1025, spacingMs: 153.75 });
+  expect(pacingFor(0.5)).toEqual({ calls: 1, windowMs: 2050, spacingMs: 1537.5 });
 });
 
 test('D5: twelve workers sending at once: never more than the rate in any window, and the first goes at once', async () => {
@@ -40,7 +43,7 @@ test('D5: twelve workers sending at once: never more than the rate in any window
   const turns = await Promise.all(Array.from({ length: 12 }, () => departAsWorker(RATE)));
   expectPaced(turns.map((turn) => turn.departedMs));
   expect(Math.min(...turns.map((turn) => turn.waitedMs))).toBe(0);
-  // Twelve calls at 5 per 1,040 ms: the window, not only the spacing, held them back.
+  // Twelve calls at 5 per 1,025 ms: the window, not only the spacing, held them back.
   const departures = turns.map((turn) => turn.departedMs);
   expect(Math.max(...departures) - Math.min(...departures)).toBeGreaterThanOrEqual(2 * windowMs);
 });
@@ -72,11 +75,10 @@ test('D5: senders in one worker queue in memory and keep the same pacing', async
   const departures: number[] = [];
   await Promise.all(
     Array.from({ length: 8 }, async () => {
-      await (await takeSendTurn(db.orm, RATE)).depart();
-      departures.push(performance.now());
+      await (await takeSendTurn(db.orm, RATE)).depart(async () => void departures.push(performance.now()));
     }),
   );
-  // Measured here, after the event loop hands back each departure: a millisecond of slack.
+  // Measured as each call starts: a millisecond of slack.
   const sorted = departures.sort((a, b) => a - b);
   for (let i = 1; i < sorted.length; i++)
     expect(sorted[i]! - sorted[i - 1]!).toBeGreaterThanOrEqual(spacingMs - 1);
@@ -88,7 +90,7 @@ test('D5: an idle pacer does not bank calls: after a pause, the next call goes a
   await departAsWorker(2);
   await new Promise((resolve) => setTimeout(resolve, 1200)); // past the spacing and the window
   expect((await departAsWorker(2)).waitedMs).toBe(0);
-  expect((await departAsWorker(2)).waitedMs).toBeGreaterThan(300); // 390 ms spacing at 2/s
+  expect((await departAsWorker(2)).waitedMs).toBeGreaterThan(300); // 384 ms spacing at 2/s
 });
 
 test('D5: a turn comes back its lead before the call may leave; depart() waits the rest; a turn given back records no departure', async () => {
@@ -100,7 +102,7 @@ test('D5: a turn comes back its lead before the call may leave; depart() waits t
       );
     return Number(row!.ms);
   };
-  const first = await departAsWorker(0.5); // the next may leave 2,080 ms later (one call per window)
+  const first = await departAsWorker(0.5); // the next may leave 2,050 ms later (one call per window)
   const given = await openSendTurn(db.orm, 0.5, 5000); // a lead longer than its wait: back at once
   await given.release();
   expect(await lastDeparture()).toBeCloseTo(first.departedMs, 0);
@@ -108,7 +110,7 @@ test('D5: a turn comes back its lead before the call may leave; depart() waits t
   const takenAt = performance.now();
   const turn = await openSendTurn(db.orm, 0.5, 1000);
   const handedBackAfter = performance.now() - takenAt;
-  const { waitedMs, departedMs } = await turn.depart();
+  const { waitedMs, departedMs } = await turn.depart(noCall);
   const departedAfter = performance.now() - takenAt;
   expect(waitedMs).toBeGreaterThan(1000);
   // Handed back about a second (the lead) early, for the guard; generous slack for a busy machine.
@@ -116,4 +118,28 @@ test('D5: a turn comes back its lead before the call may leave; depart() waits t
   expect(departedAfter).toBeGreaterThanOrEqual(waitedMs - 5);
   expect(await lastDeparture()).toBeCloseTo(departedMs, 0);
   expect(GUARD_LEAD_MS).toBeLessThan(pacingFor(2).spacingMs); // short: the guard holds rows a pause needs
+});
+
+test('D5: a call starts before its departure is stamped, and senders of the worker need not wait for the answers of those before them', async () => {
+  const answers: ((value: string) => void)[] = [];
+  const handedOff: number[] = [];
+  const slowCall = () => {
+    // As an SDK does: some synchronous work to build the request, then it leaves.
+    const until = Date.now() + 20;
+    while (Date.now() < until);
+    handedOff.push(Date.now());
+    return new Promise<string>((resolve) => answers.push(resolve));
+  };
+  const slow = [0, 1].map(async () => (await takeSendTurn(db.orm, RATE)).depart(slowCall));
+  // A third call leaves (its turn taken and passed on) while both before it wait for answers.
+  const third = await (await takeSendTurn(db.orm, RATE)).depart(async () => 'third');
+  expect(third.answer).toBe('third');
+  expect(answers).toHaveLength(2);
+  answers.forEach((answer, i) => answer(`slow ${i}`));
+  const departed = await Promise.all(slow);
+  expect(departed.map((d) => d.answer).sort()).toEqual(['slow 0', 'slow 1']);
+  // Each stamp (the database's clock) is taken once its request was handed off: never before.
+  const stamps = departed.map((d) => d.departedMs).sort((a, b) => a - b);
+  stamps.forEach((stamp, i) => expect(stamp).toBeGreaterThanOrEqual(handedOff[i]! - 1));
+  expectPaced([...stamps, third.departedMs]);
 });

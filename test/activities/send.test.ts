@@ -276,7 +276,7 @@ describe('D1: exactly once', () => {
 describe('D2/D5: sends waiting for the provider rate', () => {
   test('D2/D5: a pause is not held back by a send queued for its turn, and that send then holds its step', async () => {
     const { input, enrollment } = await enrolled();
-    const paced = sendStepWith(new ScriptedSender(), undefined, 0.5); // one call per 2,080 ms
+    const paced = sendStepWith(new ScriptedSender(), undefined, 0.5); // one call per 2,050 ms
     expect(await paced(input)).toMatchObject({ outcome: 'sent' });
     const finished: string[] = [];
     const queued = paced({ ...input, stepId: 'tips' }).finally(() => finished.push('send')); // turn in 2 s
