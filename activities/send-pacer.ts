@@ -61,6 +61,15 @@ const DEPART = `
    where id = 'provider'
   returning extract(epoch from clock_timestamp()) * 1000 as departed_ms`;
 
+/**
+ * A provider call, told how to say that its request is written to the network. The departure
+ * is stamped then; without word, once it has answered or `REQUEST_SENT_WAIT_MS` after it began.
+ */
+export type ProviderCall<T> = (requestSent: () => void) => Promise<T>;
+
+/** The longest a turn waits for a call's request to be written before stamping its departure. */
+const REQUEST_SENT_WAIT_MS = 1000;
+
 /** A provider call that left in its turn: its answer, and when the pacer recorded it leaving. */
 export interface Departure<T> {
   answer: T;
@@ -75,7 +84,7 @@ export interface SendTurn {
    * Waits out what is left of the turn's wait, starts `call`, records the departure and passes
    * the turn on; resolves once the call has answered.
    */
-  depart<T>(call: () => Promise<T>): Promise<Departure<T>>;
+  depart<T>(call: ProviderCall<T>): Promise<Departure<T>>;
   /** Gives the turn back without a departure (the send was refused or had nothing to send). */
   release(): Promise<void>;
 }
@@ -91,7 +100,7 @@ const answered = async <T>({ answer, ...left }: Left<T>): Promise<Departure<T>> 
 });
 
 const NO_PACING: SendTurn = {
-  depart: async (call) => ({ answer: await call(), departedMs: Date.now(), waitedMs: 0 }),
+  depart: async (call) => ({ answer: await call(() => {}), departedMs: Date.now(), waitedMs: 0 }),
   release: async () => {},
 };
 
@@ -142,7 +151,7 @@ export async function openSendTurn(
   orm: MikroORM,
   ratePerSecond: number,
   leadMs = 0,
-): Promise<SendTurn & { leave<T>(call: () => Promise<T>): Promise<Left<T>> }> {
+): Promise<SendTurn & { leave<T>(call: ProviderCall<T>): Promise<Left<T>> }> {
   const { calls, windowMs, spacingMs } = pacingFor(ratePerSecond);
   const interval = (ms: number) => `${ms.toFixed(3)} milliseconds`;
   const em = orm.em.fork();
@@ -163,15 +172,22 @@ export async function openSendTurn(
     const waitedMs = Number(turn?.wait_ms ?? 0);
     const leaveAt = performance.now() + waitedMs;
     if (waitedMs > leadMs) await sleep(waitedMs - leadMs);
-    const leave = async <T>(call: () => Promise<T>): Promise<Left<T>> => {
+    const leave = async <T>(call: ProviderCall<T>): Promise<Left<T>> => {
       const left = leaveAt - performance.now();
       if (left > 0) await sleep(left);
-      // The call starts first and its departure is stamped behind it, so the stamp is never
-      // earlier than the request left: what lies between (this commit, the event loop handing
-      // control back, the SDK building the request) no longer widens the spread between
-      // recorded departures and arrivals at the provider that the headroom must cover.
-      const answer = call();
-      answer.catch(() => {}); // awaited by the caller once the turn has passed on
+      // The call starts first and its departure is stamped once its request is written, so the
+      // stamp is never earlier than the request left: what lies between (this commit, the
+      // event loop handing control back, the SDK building the request) no longer widens the
+      // spread between recorded departures and arrivals that the headroom must cover.
+      let requestSent!: () => void;
+      const written = new Promise<void>((resolve) => (requestSent = resolve));
+      const answer = call(requestSent);
+      // Also marks the answer handled until the caller awaits it, once the turn has passed on.
+      const settled = answer.then(
+        () => {},
+        () => {},
+      );
+      await Promise.race([written, settled, sleep(REQUEST_SENT_WAIT_MS, undefined, { ref: false })]);
       let departedMs = Number.NaN;
       try {
         const [departure] = await em.execute<{ departed_ms: string }[]>(DEPART, [calls]);

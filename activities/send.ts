@@ -278,7 +278,9 @@ async function sendLocked(
   }
 
   // D5: the call leaves in its turn.
-  const { answer: sent } = await turn.depart(() => deps.email.send(delivery.email, delivery.idempotencyKey));
+  const { answer: sent } = await turn.depart((onRequestSent) =>
+    deps.email.send(delivery.email, delivery.idempotencyKey, { onRequestSent }),
+  );
 
   if (sent.ok || sent.kind === 'already_accepted') {
     const providerMessageId = sent.ok ? sent.providerMessageId : null;

@@ -34,7 +34,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
-import { loadConfig } from '../config/config.js';
+import { defaultSendConcurrency, loadConfig } from '../config/config.js';
 import { Contact, Delivery, Enrollment } from '../db/entities/index.js';
 import { DELIVERY_TAG } from '../email/sender.js';
 import { bareAddress } from '../test/fakes/resend-fake-protocol.js';
@@ -321,6 +321,9 @@ function figures({ bareBefore, bareAfter, free, limited }: Run): Figure[] {
   ];
 }
 
+const limitedConcurrency = (settings: Run['settings']) =>
+  process.env.SEND_CONCURRENCY ? settings.sends.concurrency : defaultSendConcurrency(RATE_LIMIT);
+
 function notes({ free, limited, settings }: Run): string[] {
   return [
     `Method: ${CONTACTS} enrollments (bulk, through the API) of a one-step sequence with no delay and a send window that ` +
@@ -333,7 +336,9 @@ function notes({ free, limited, settings }: Run): string[] {
       `its own send task queue; its worker is built by Nudge's buildWorker and buildSendWorker from the same environment ` +
       `(send concurrency ${settings.sends.concurrency}, no rate limit, workflow cache ${settings.worker.maxCachedWorkflows}), ` +
       `in its own process as Nudge's worker is. Order: an unmeasured warm-up burst of the baseline, then baseline, ` +
-      `Nudge, baseline, Nudge at the limit, all on one in-memory dev server.`,
+      `Nudge, baseline, Nudge at the limit, all on one in-memory dev server. At the limit the worker runs ` +
+      `${limitedConcurrency(settings)} sends at once (SEND_CONCURRENCY's default at that rate: a send queued for its ` +
+      `turn holds no connection).`,
     ...(free.drain.rate < RATE_LIMIT * (1 - RATE_TOLERANCE)
       ? [
           `Without a limit this run drained at ${fmt.rate(free.drain.rate)}, below ${RATE_LIMIT}/s, so the limit was not ` +

@@ -7,6 +7,17 @@ import { z } from 'zod';
 const port = z.coerce.number().int().min(0).max(65535);
 
 /** What one worker process polls for: a deployment can run each role in its own processes. */
+/**
+ * Sends a worker runs at once unless SEND_CONCURRENCY says. Without a provider rate each send
+ * holds a database connection for its whole transaction: 10. With one, a send waiting for its
+ * turn holds no connection and no row (D5), and a worker needs enough sends in hand to keep
+ * the pacer busy while those that left finish and the next are polled and prepared (half a
+ * second or more each on a loaded machine): twice the rate, at least 10 and at most 100.
+ */
+export function defaultSendConcurrency(ratePerSecond: number): number {
+  return Math.min(100, Math.max(10, Math.ceil(2 * ratePerSecond)));
+}
+
 export const WORKER_ROLES = ['enrollments', 'sends', 'fanout'] as const;
 export type WorkerRole = (typeof WORKER_ROLES)[number];
 
@@ -66,8 +77,8 @@ const fields = z.object({
    * the send task queue). Resend's default limit is 2 requests per second; 0 means no limit.
    */
   SEND_RATE_PER_SECOND: z.coerce.number().min(0).default(2),
-  /** Sends one worker process runs at once; each holds a database connection meanwhile. */
-  SEND_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(10),
+  /** Sends one worker process runs at once; unset: `defaultSendConcurrency` of the rate. */
+  SEND_CONCURRENCY: z.coerce.number().int().min(1).max(500).optional(),
   /**
    * D7: signs unsubscribe links. The API verifies what the worker signed, so both need the
    * same value; changing it invalidates the links in emails already sent.
@@ -230,7 +241,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     sends: {
       ratePerSecond: e.SEND_RATE_PER_SECOND > 0 ? e.SEND_RATE_PER_SECOND : null,
-      concurrency: e.SEND_CONCURRENCY,
+      concurrency: e.SEND_CONCURRENCY ?? defaultSendConcurrency(e.SEND_RATE_PER_SECOND),
     },
     delivery: {
       publicUrl,

@@ -1,5 +1,6 @@
 import { Resend } from 'resend';
-import type { EmailSender, OutgoingEmail, SendOutcome } from './sender.js';
+import { whenRequestSent } from './request-sent.js';
+import type { EmailSender, OutgoingEmail, SendOptions, SendOutcome } from './sender.js';
 
 /** How long one provider call may take; the send holds row locks meanwhile (D2). */
 const REQUEST_TIMEOUT_MS = 15_000;
@@ -19,7 +20,17 @@ export class ResendSender implements EmailSender {
     this.client = new Resend(apiKey, baseUrl ? { baseUrl } : undefined);
   }
 
-  async send(email: OutgoingEmail, idempotencyKey: string): Promise<SendOutcome> {
+  async send(email: OutgoingEmail, idempotencyKey: string, options: SendOptions = {}): Promise<SendOutcome> {
+    const { onRequestSent } = options;
+    const forget = onRequestSent ? whenRequestSent(idempotencyKey, onRequestSent) : undefined;
+    try {
+      return await this.call(email, idempotencyKey);
+    } finally {
+      forget?.();
+    }
+  }
+
+  private async call(email: OutgoingEmail, idempotencyKey: string): Promise<SendOutcome> {
     const { data, error, headers } = await this.client.emails.send(
       {
         from: email.from,

@@ -23,9 +23,17 @@ export type SendOutcome =
   /** The idempotency key was already used with other content: the provider has this delivery. */
   | { ok: false; kind: 'already_accepted'; reason: string };
 
+export interface SendOptions {
+  /**
+   * Called once the request has been written to the network, before the answer (D5: the pacer
+   * stamps the call's departure then). A sender that cannot tell does not call it.
+   */
+  onRequestSent?: () => void;
+}
+
 export interface EmailSender {
   readonly provider: string;
-  send(email: OutgoingEmail, idempotencyKey: string): Promise<SendOutcome>;
+  send(email: OutgoingEmail, idempotencyKey: string, options?: SendOptions): Promise<SendOutcome>;
 }
 
 /** The tag every email carries with its ledger row's id, so provider events find the row. */

@@ -4,7 +4,13 @@
  * `rate` departures in any 1,025 ms, consecutive ones at least three quarters of the average
  * interval apart.
  */
-import { GUARD_LEAD_MS, openSendTurn, pacingFor, takeSendTurn } from '../../activities/send-pacer.js';
+import {
+  GUARD_LEAD_MS,
+  openSendTurn,
+  pacingFor,
+  takeSendTurn,
+  type ProviderCall,
+} from '../../activities/send-pacer.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
 let db: TestDatabase;
@@ -120,14 +126,15 @@ test('D5: a turn comes back its lead before the call may leave; depart() waits t
   expect(GUARD_LEAD_MS).toBeLessThan(pacingFor(2).spacingMs); // short: the guard holds rows a pause needs
 });
 
-test('D5: a call starts before its departure is stamped, and senders of the worker need not wait for the answers of those before them', async () => {
+test('D5: a departure is stamped once its request is written, and senders of the worker need not wait for the answers of those before them', async () => {
   const answers: ((value: string) => void)[] = [];
-  const handedOff: number[] = [];
-  const slowCall = () => {
-    // As an SDK does: some synchronous work to build the request, then it leaves.
-    const until = Date.now() + 20;
-    while (Date.now() < until);
-    handedOff.push(Date.now());
+  const written: number[] = [];
+  const slowCall: ProviderCall<string> = (requestSent) => {
+    // As the Resend SDK does: the request is written a little after the call began.
+    setTimeout(() => {
+      written.push(Date.now());
+      requestSent();
+    }, 20);
     return new Promise<string>((resolve) => answers.push(resolve));
   };
   const slow = [0, 1].map(async () => (await takeSendTurn(db.orm, RATE)).depart(slowCall));
@@ -138,8 +145,16 @@ test('D5: a call starts before its departure is stamped, and senders of the work
   answers.forEach((answer, i) => answer(`slow ${i}`));
   const departed = await Promise.all(slow);
   expect(departed.map((d) => d.answer).sort()).toEqual(['slow 0', 'slow 1']);
-  // Each stamp (the database's clock) is taken once its request was handed off: never before.
+  // Each stamp (the database's clock) is taken once its request was written: never before.
   const stamps = departed.map((d) => d.departedMs).sort((a, b) => a - b);
-  stamps.forEach((stamp, i) => expect(stamp).toBeGreaterThanOrEqual(handedOff[i]! - 1));
+  stamps.forEach((stamp, i) => expect(stamp).toBeGreaterThanOrEqual(written[i]! - 1));
   expectPaced([...stamps, third.departedMs]);
+});
+
+test('D5: a call that neither says its request is written nor answers is stamped after a second, and the turn passes on', async () => {
+  const turn = await openSendTurn(db.orm, RATE);
+  const startedMs = Date.now();
+  const { departedMs } = await turn.leave(() => new Promise<never>(() => {}));
+  expect(departedMs).toBeGreaterThanOrEqual(startedMs + 1000 - 1);
+  expect((await departAsWorker(RATE)).departedMs - departedMs).toBeGreaterThanOrEqual(spacingMs - 0.01);
 });

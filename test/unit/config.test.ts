@@ -70,3 +70,14 @@ test('worker roles: all three by default, any subset by name, and a typo or repe
   expect(problems({ WORKER_ROLES: 'sends,sends' })[0]).toMatch(/^WORKER_ROLES: names a role twice/);
   expect(problems({ WORKER_ROLES: ',' })[0]).toMatch(/^WORKER_ROLES/);
 });
+
+test('D5: send concurrency: 10 without a rate or at Resend’s 2/s, twice a higher rate up to 100, or as set', () => {
+  const concurrency = (env: Record<string, string>) => loadConfig({ ...base, ...env }).sends.concurrency;
+  expect(concurrency({ SEND_RATE_PER_SECOND: '0' })).toBe(10);
+  expect(concurrency({})).toBe(10); // the default rate, 2/s
+  expect(concurrency({ SEND_RATE_PER_SECOND: '20' })).toBe(40);
+  expect(concurrency({ SEND_RATE_PER_SECOND: '12.5' })).toBe(25);
+  expect(concurrency({ SEND_RATE_PER_SECOND: '1000' })).toBe(100);
+  expect(concurrency({ SEND_RATE_PER_SECOND: '20', SEND_CONCURRENCY: '5' })).toBe(5);
+  expect(problems({ SEND_CONCURRENCY: '0' })[0]).toMatch(/^SEND_CONCURRENCY/);
+});
