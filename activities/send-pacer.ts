@@ -14,13 +14,14 @@
  * the worker's own delays before the request leaves do not count against it.)
  *
  * Departures, not reservations: a sender holds the row's lock from the moment it is next
- * until it leaves, starts its call and only then records the departure (the database's clock),
- * so a call delayed on its way (a busy event loop, a slow wake-up) is counted as late as it
- * was, never as if it had left on time, and the stamp never precedes the request; since the
- * window looks back `rate` calls, the delay is not passed on to every call after it. The turn
- * passes on once the departure is recorded, without waiting for the provider's answer. Calls are also kept at least three quarters of the average interval apart, so
- * a backlog leaves as a steady stream, not as bursts. Within a worker the senders queue in
- * memory first, so pacing holds at most two pooled connections per worker.
+ * until it leaves, starts its call and records the departure (the database's clock) once the
+ * request is written to the network, so a call delayed on its way (a busy event loop, a slow
+ * wake-up) is counted as late as it was, never as if it had left on time; since the window
+ * looks back `rate` calls, the delay is not passed on to every call after it. The turn passes
+ * on once the departure is recorded, without waiting for the provider's answer. Calls are
+ * also kept at least three quarters of the average interval apart, so a backlog leaves as a
+ * steady stream, not as bursts. Within a worker the senders queue in memory first, so pacing
+ * holds at most two pooled connections per worker.
  *
  * Queued before the guard, not inside it. A send waits for its turn before its guarded
  * transaction takes the sequence, contact and enrollment rows, and gets the turn back
