@@ -145,7 +145,8 @@ try {
         )} on a machine shared with other work: absolute rates vary from run to run, the ratio much less.`,
     ],
   );
-  if (ratio < TARGET || summary.enrolled !== CONTACTS) process.exitCode = 1;
+  // The ratio is reported, not enforced; an enrollment missing is a broken invariant.
+  if (summary.enrolled !== CONTACTS || complete !== CONTACTS) process.exitCode = 1;
 } finally {
   await stack.stop();
 }
