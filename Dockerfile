@@ -34,9 +34,9 @@ RUN npm ci --omit=dev && npm cache clean --force
 
 FROM base AS runtime
 # MALLOC_ARENA_MAX=2: glibc otherwise keeps up to eight malloc arenas per core for a process
-# with many threads (the Temporal SDK's workflow threads and Rust runtime, Node's), and the
-# worker's RSS grows with every enrollment that passes through its cache (bench/RESULTS.md,
-# memory). Two arenas cost nothing measurable in throughput.
+# with many threads (the Temporal SDK's workflow threads and Rust runtime, Node's), which
+# keep more memory than they use: with two, the worker's RSS was lower in every run of
+# bench/memory.ts (bench/RESULTS.md).
 ENV NODE_ENV=production \
     MALLOC_ARENA_MAX=2 \
     HOST=0.0.0.0 \
