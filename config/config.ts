@@ -7,17 +7,6 @@ import { z } from 'zod';
 const port = z.coerce.number().int().min(0).max(65535);
 
 /** What one worker process polls for: a deployment can run each role in its own processes. */
-/**
- * Sends a worker runs at once unless SEND_CONCURRENCY says. Without a provider rate each send
- * holds a database connection for its whole transaction: 10. With one, a send waiting for its
- * turn holds no connection and no row (D5), and a worker needs enough sends in hand to keep
- * the pacer busy while those that left finish and the next are polled and prepared (half a
- * second or more each on a loaded machine): twice the rate, at least 10 and at most 100.
- */
-export function defaultSendConcurrency(ratePerSecond: number): number {
-  return Math.min(100, Math.max(10, Math.ceil(2 * ratePerSecond)));
-}
-
 export const WORKER_ROLES = ['enrollments', 'sends', 'fanout'] as const;
 export type WorkerRole = (typeof WORKER_ROLES)[number];
 
@@ -39,6 +28,17 @@ const workerRoles = z.string().transform((value, context) => {
   }
   return roles as WorkerRole[];
 });
+
+/**
+ * Sends a worker runs at once unless SEND_CONCURRENCY says. Without a provider rate each send
+ * holds a database connection for its whole transaction: 10. With one, a send waiting for its
+ * turn holds no connection and no row (D5), and a worker needs enough sends in hand to keep
+ * the pacer busy while those that left finish and the next are polled and prepared (half a
+ * second or more each on a loaded machine): twice the rate, at least 10 and at most 100.
+ */
+export function defaultSendConcurrency(ratePerSecond: number): number {
+  return Math.min(100, Math.max(10, Math.ceil(2 * ratePerSecond)));
+}
 
 const fields = z.object({
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }),
