@@ -33,9 +33,8 @@ function notify({ request }: BodySent): void {
   callback();
 }
 
-// undici keeps a request's headers as a flat [name, value, …] array (older releases: raw text).
+// undici (Node 20 and later) keeps a request's headers as a flat [name, value, …] array.
 function idempotencyKeyOf(headers: unknown): string | undefined {
-  if (typeof headers === 'string') return /^idempotency-key:\s*(.+?)\r?$/im.exec(headers)?.[1];
   if (!Array.isArray(headers)) return undefined;
   for (let i = 0; i + 1 < headers.length; i += 2) {
     if (String(headers[i]).toLowerCase() === 'idempotency-key') return String(headers[i + 1]);
