@@ -34,7 +34,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
-import { defaultSendConcurrency, loadConfig } from '../config/config.js';
+import { loadConfig } from '../config/config.js';
 import { Contact, Delivery, Enrollment } from '../db/entities/index.js';
 import { DELIVERY_TAG } from '../email/sender.js';
 import { bareAddress } from '../test/fakes/resend-fake-protocol.js';
@@ -268,6 +268,8 @@ interface Run {
   free: PhaseResult;
   limited: PhaseResult;
   settings: ReturnType<typeof loadConfig>;
+  /** The same, as the worker of the limited phase runs. */
+  limitedSettings: ReturnType<typeof loadConfig>;
 }
 
 const lateness = (d: Drain) => `${fmt.ms(d.latenessP50)} / ${fmt.ms(d.latenessP99)}`;
@@ -321,10 +323,7 @@ function figures({ bareBefore, bareAfter, free, limited }: Run): Figure[] {
   ];
 }
 
-const limitedConcurrency = (settings: Run['settings']) =>
-  process.env.SEND_CONCURRENCY ? settings.sends.concurrency : defaultSendConcurrency(RATE_LIMIT);
-
-function notes({ free, limited, settings }: Run): string[] {
+function notes({ free, limited, settings, limitedSettings }: Run): string[] {
   return [
     `Method: ${CONTACTS} enrollments (bulk, through the API) of a one-step sequence with no delay and a send window that ` +
       `opens on a whole UTC minute at least ${LEAD_MS / 1000} s later: each enrollment is due while the window is closed, ` +
@@ -337,7 +336,7 @@ function notes({ free, limited, settings }: Run): string[] {
       `(send concurrency ${settings.sends.concurrency}, no rate limit, workflow cache ${settings.worker.maxCachedWorkflows}), ` +
       `in its own process as Nudge's worker is. Order: an unmeasured warm-up burst of the baseline, then baseline, ` +
       `Nudge, baseline, Nudge at the limit, all on one in-memory dev server. At the limit the worker runs ` +
-      `${limitedConcurrency(settings)} sends at once (SEND_CONCURRENCY's default at that rate: a send queued for its ` +
+      `${limitedSettings.sends.concurrency} sends at once (SEND_CONCURRENCY, by default twice the rate: a send queued for its ` +
       `turn holds no connection).`,
     ...(free.drain.rate < RATE_LIMIT * (1 - RATE_TOLERANCE)
       ? [
@@ -374,6 +373,7 @@ try {
   const { url } = await stack.startApi();
   const call = apiClient(url, stack.apiKey);
   const contactIds = await seedContacts(stack.db, stack.workspaceId, CONTACTS, 'burst');
+  const limitedEnv = { SEND_RATE_PER_SECOND: String(RATE_LIMIT), RESEND_BASE_URL: limitedFake.url };
 
   // Without it, in two trials the first baseline burst on the fresh dev server ran 1.2× and 1.7×
   // slower than the second.
@@ -391,7 +391,7 @@ try {
     label: `provider limited to ${RATE_LIMIT}/s`,
     subject: 'Rate-limited burst',
     fake: limitedFake,
-    workerEnv: { SEND_RATE_PER_SECOND: String(RATE_LIMIT), RESEND_BASE_URL: limitedFake.url },
+    workerEnv: limitedEnv,
     drainTimeoutMs: (CONTACTS / RATE_LIMIT) * 3000 + 120_000,
   });
 
@@ -401,6 +401,7 @@ try {
     free,
     limited,
     settings: loadConfig({ ...process.env, ...stack.env }),
+    limitedSettings: loadConfig({ ...process.env, ...stack.env, ...limitedEnv }),
   };
   broken = ![free, limited].every(({ delivered }) => intact(delivered));
   await writeResults(
