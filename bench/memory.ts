@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Enrollment } from '../db/entities/index.js';
+import { WORKER_HEAP_FLAGS } from '../worker/heap.js';
 import { eventually } from '../test/support/wait.js';
 import { fmt, writeResults } from './support/results.js';
 import { seedContacts } from './support/seed.js';
@@ -22,11 +23,10 @@ function rssOf(pid: number): number {
   return Number(line.replace(/\D+/g, '')) * 1024;
 }
 
-// V8 keeps the heap it grew to while the first workflow tasks of a burst of enrollments ran
-// until it sees the process idle, then gives it back (in trials, about a minute after the
-// burst: 925 → 671 MiB with 10,000 sleeping). "RSS with N sleeping" is the figure once that
-// has happened, so each stage samples for SETTLE_SECONDS and reports the highest RSS of its
-// last 20 seconds; the peak of the stage is reported beside it.
+// "RSS with N sleeping" is the figure once the burst of first workflow tasks is over and the
+// heaps are back to what stays live: each stage samples for SETTLE_SECONDS and reports the
+// highest RSS of its last 20 seconds, with the stage's peak beside it. (Before the worker
+// tuned its heaps, worker/heap.ts, V8 kept what a burst grew for a minute or more.)
 const SETTLE_SECONDS = Number(process.env.BENCH_SETTLE_SECONDS ?? 150);
 
 async function settledRss(pid: number): Promise<{ settled: number; peak: number }> {
@@ -86,13 +86,14 @@ try {
       `Method: the real worker process; enrollments through the API into a one-step sequence due in 30 days; ` +
         `RSS (VmRSS of the worker process) sampled every second for ${SETTLE_SECONDS} s once every workflow has run its first task; ` +
         `the settled figure is the highest sample of the last 20 s, the peak the highest of the stage. ` +
-        `V8 gives back the heap a burst of first workflow tasks grew only once the process has been idle a while.`,
-      `Worker settings: ${
-        Object.entries(stack.env)
+        `The worker sets V8's heap flags itself at start (worker/heap.ts); without them V8 grew each isolate's heap ` +
+        `to several times its live size during a burst of first tasks and gave it back a minute or more later, if at all.`,
+      `Worker settings: ${[
+        ...Object.entries(stack.env)
           .filter(([k]) => k.startsWith('WORKER_') || k === 'MALLOC_ARENA_MAX')
-          .map(([k, v]) => `${k}=${v}`)
-          .join(', ') || 'defaults'
-      }.`,
+          .map(([k, v]) => `${k}=${v}`),
+        `V8 ${WORKER_HEAP_FLAGS.join(' ')}`,
+      ].join(', ')}.`,
     ],
   );
 } finally {

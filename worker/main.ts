@@ -8,10 +8,12 @@ import { createOrm, migrate } from '../db/orm.js';
 import { createEmailSender } from '../email/create-sender.js';
 import { freeLoopbackPort, startMetricsServer } from './metrics-server.js';
 import { createDeliveryMetrics } from './metrics.js';
+import { keepWorkerHeapsNearLive } from './heap.js';
 import { installTemporalRuntime, temporalLoggerFor } from './runtime.js';
 import type { Worker } from '@temporalio/worker';
 import { buildFanOutWorker, buildSendWorker, buildWorker, bundleWorkflows, runWorkers } from './worker.js';
 
+keepWorkerHeapsNearLive();
 const config = loadConfigOrExit();
 const logger = createLogger(config.logLevel, 'nudge-worker');
 const sdkMetricsPort = config.metrics.temporalSdkPort ?? (await freeLoopbackPort());

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { createActivities } from '../../activities/index.js';
 import { loadConfigOrExit } from '../../config/config.js';
 import { connectWorker } from '../../config/temporal.js';
+import { keepWorkerHeapsNearLive } from '../../worker/heap.js';
 import { buildSendWorker, buildWorker, runWorkers } from '../../worker/worker.js';
 import type { NoopActivities } from './noop-workflow.js';
 
@@ -16,6 +17,8 @@ export const NOOP_WORKER_ENTRY = 'bench/support/noop-worker.ts';
 export const NOOP_WORKER_READY = 'noop worker ready';
 
 async function main() {
+  // As worker/main.ts runs: the baseline's process measures the engine, not V8's defaults.
+  keepWorkerHeapsNearLive();
   const config = loadConfigOrExit();
   const connection = await connectWorker(config.temporal);
   const noop: NoopActivities = { sendStep: async () => Date.now() };
