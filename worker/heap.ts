@@ -11,8 +11,10 @@
  * its live size whatever the burst, for somewhat more time spent collecting.
  *
  * Set from the process itself, before the SDK creates its workflow threads, so every way of
- * starting the worker gets them: the workflow threads' isolates are created with them, and
- * the main isolate, already running, applies the growing factor from its next collection.
+ * starting the worker gets them (`--heap-growing-percent` is not allowed in NODE_OPTIONS):
+ * the workflow threads' isolates are created with both; the main isolate, already running,
+ * keeps the young generation it was created with (a flag set now does not resize it) but
+ * takes the growing factor, which V8 reads each time it sets a new limit.
  */
 import { setFlagsFromString } from 'node:v8';
 
