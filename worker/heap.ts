@@ -20,6 +20,6 @@ import { setFlagsFromString } from 'node:v8';
 
 export const WORKER_HEAP_FLAGS = ['--max-semi-space-size=4', '--heap-growing-percent=30'] as const;
 
-export function keepWorkerHeapsNearLive(flags: readonly string[] = WORKER_HEAP_FLAGS): void {
-  for (const flag of flags) setFlagsFromString(flag);
+export function keepWorkerHeapsNearLive(): void {
+  for (const flag of WORKER_HEAP_FLAGS) setFlagsFromString(flag);
 }
