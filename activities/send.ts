@@ -83,7 +83,8 @@ export function createSendStep(deps: ActivityDeps) {
  * D5: with a provider rate, a send queues for its turn holding no row a pause needs. What
  * costs most (reading, rendering, journaling the request) is done before it queues; in its
  * turn only the guarded part runs (the locks, the checks, the call), so turns stay short and
- * a pause waits for at most the one send in its turn. Without a rate: one transaction.
+ * a pause waits only for the sends whose slots are at most `GUARD_LEAD_MS` away (one or two
+ * per worker), never for the queue. Without a rate: one transaction.
  */
 async function sendInTurn(deps: ActivityDeps, input: SendStepInput): Promise<SendStepResult | RetryLater> {
   const prepared = deps.config.sendRatePerSecond ? await prepareDelivery(deps, input) : null;
