@@ -149,6 +149,8 @@ export const GUARD_LEAD_MS = 100;
  * half a second, after it) reserves its own slot from it.
  */
 const LATE_MS = 50;
+/** A lead no slot is beyond: the slot is reserved at once. */
+const ANY_DISTANCE_MS = 24 * 60 * 60 * 1000;
 
 // Per process, one sender at a time asks for a slot; the others queue here, holding nothing.
 const ownTurn = pLimit(1);
@@ -196,8 +198,10 @@ export async function openSendTurn(
   const leave = async <T>(call: ProviderCall<T>): Promise<Left<T>> => {
     let slot = reserved!;
     if (performance.now() - slot.leaveAt > LATE_MS) {
+      // Past its guard already, it takes the next free slot however far: were it to wait for
+      // one within the lead, the senders queued with a lead would take every slot before it.
       await giveBack();
-      const again = await reserveSlot(em, pacing, 0);
+      const again = await reserveSlot(em, pacing, ANY_DISTANCE_MS);
       slot = { ...again, waitedMs: slot.waitedMs + again.waitedMs };
     }
     reserved = null;
