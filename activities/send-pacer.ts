@@ -23,7 +23,7 @@
  * delayed on its way is counted as late as it was. That correction lands long before it
  * matters: a slot constrains only the slot `rate` calls later (about a second on), and a
  * sender more than `LATE_MS` behind its slot does not leave on it but gives it back and
- * reserves anew. A sender that does not send gives its slot back.
+ * takes the next free one at once. A sender that does not send gives its slot back.
  *
  * Reserved before the guard, not inside it. A send reserves its slot before its guarded
  * transaction takes the sequence, contact and enrollment rows, and at most `GUARD_LEAD_MS`
@@ -144,7 +144,7 @@ export const GUARD_LEAD_MS = 100;
 
 /**
  * A sender that reaches its slot later than this (a guard that waited for a lock) gives it back
- * and reserves a new one, so that no slot is ever corrected by more than this plus the time
+ * and takes the next free one, so that no slot is ever corrected by more than this plus the time
  * its request takes to be written: well before the call `rate` calls later (a window, at least
  * half a second, after it) reserves its own slot from it.
  */
