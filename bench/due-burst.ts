@@ -34,6 +34,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../config/config.js';
 import { Contact, Delivery, Enrollment } from '../db/entities/index.js';
 import { DELIVERY_TAG } from '../email/sender.js';
@@ -42,6 +43,7 @@ import { spawnFakeResend, type FakeEmail, type RemoteFakeResend } from '../test/
 import { eventually } from '../test/support/wait.js';
 import { NOOP_WORKER_ENTRY, NOOP_WORKER_READY } from './support/noop-worker.js';
 import type { dueBurstNoop } from './support/noop-workflow.js';
+import { busyShare, cpuBetween, cpuSnapshot, type CpuPart, type CpuSpent } from './support/cpu.js';
 import { fmt, writeResults, type Figure } from './support/results.js';
 import { seedContacts } from './support/seed.js';
 import {
@@ -61,6 +63,25 @@ const TARGET_RATIO = 0.8;
 const RATE_TOLERANCE = 0.05;
 const MINUTE_MS = 60_000;
 const STEP_ID = 'burst';
+/** CPU is counted from this long before the burst falls due … */
+const CPU_LEAD_MS = 1000;
+/** … to this long after its last step is done (the last workflow tasks complete meanwhile). */
+const CPU_SETTLE_MS = 2000;
+
+/** The stack's processes whose CPU per step the report breaks down (bench/support/cpu.ts). */
+const CPU_PARTS: CpuPart[] = [
+  {
+    name: 'worker',
+    matches: ({ cmdline }) => cmdline.includes('worker/main.ts') || cmdline.includes(NOOP_WORKER_ENTRY),
+  },
+  { name: 'dev server', matches: ({ cmdline }) => cmdline.includes('server start-dev') },
+  { name: 'PostgreSQL', matches: ({ comm }) => comm === 'postgres' },
+  { name: 'fake', matches: ({ cmdline }) => cmdline.includes('resend-fake.ts') },
+  {
+    name: 'bench and API',
+    matches: ({ pid, cmdline }) => pid === process.pid || cmdline.includes('api/main.ts'),
+  },
+];
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const leadAdvice = () =>
@@ -76,6 +97,8 @@ interface Drain {
   rate: number;
   latenessP50: number;
   latenessP99: number;
+  /** CPU the machine spent from just before the burst fell due until it was drained. */
+  cpu: CpuSpent;
 }
 
 interface Delivered {
@@ -93,14 +116,24 @@ interface PhaseResult {
   rejected429: number;
 }
 
-function drainOf(calls: Call[]): Drain {
+function drainOf(calls: Call[], cpu: CpuSpent): Drain {
   // A call without a planned time (no ledger row) has no lateness; the invariant counts it.
   const lateness = calls.map((call) => call.atMs - call.dueMs).filter(Number.isFinite);
   return {
     rate: rateBetweenFirstAndLast(calls.map((call) => call.atMs)),
     latenessP50: percentile(lateness, 50),
     latenessP99: percentile(lateness, 99),
+    cpu,
   };
+}
+
+/** Runs `drain` (which resolves once the burst due at `dueAtMs` is done) and counts the CPU it took. */
+async function withCpu<T>(dueAtMs: number, drain: () => Promise<T>): Promise<{ result: T; cpu: CpuSpent }> {
+  await sleep(Math.max(0, dueAtMs - CPU_LEAD_MS - Date.now()));
+  const before = cpuSnapshot(CPU_PARTS);
+  const result = await drain();
+  await sleep(CPU_SETTLE_MS);
+  return { result, cpu: cpuBetween(CPU_PARTS, before, cpuSnapshot(CPU_PARTS)) };
 }
 
 // ---- the baseline -------------------------------------------------------------------------
@@ -124,8 +157,13 @@ async function bareBurst(stack: Stack, label: string, count = CONTACTS, leadMs =
       }),
     );
     if (Date.now() >= dueAtMs) throw new Error(`starting the baseline outlasted the lead: ${leadAdvice()}`);
-    const ranAt = await mapConcurrent(handles, 64, (handle) => handle.result());
-    const drain = drainOf(ranAt.map((atMs) => ({ atMs, dueMs: dueAtMs })));
+    const { result: ranAt, cpu } = await withCpu(dueAtMs, () =>
+      mapConcurrent(handles, 64, (handle) => handle.result()),
+    );
+    const drain = drainOf(
+      ranAt.map((atMs) => ({ atMs, dueMs: dueAtMs })),
+      cpu,
+    );
     console.log(`${label}: ${count} no-op activities, ${fmt.rate(drain.rate)}`);
     return drain;
   } finally {
@@ -172,8 +210,10 @@ async function nudgeBurst(stack: Stack, call: ApiCall, contactIds: string[], pha
     await untilEveryStepIsPlanned(stack, sequenceId, openAtMs);
     const spareS = Math.round((openAtMs - Date.now()) / 1000);
     console.log(`${phase.label}: ${contactIds.length} steps planned ${spareS} s before they fall due`);
-    await untilEveryEnrollmentCompleted(stack, sequenceId, phase.drainTimeoutMs);
-    return await measure(stack, phase, sequenceId);
+    const { cpu } = await withCpu(openAtMs, () =>
+      untilEveryEnrollmentCompleted(stack, sequenceId, phase.drainTimeoutMs),
+    );
+    return await measure(stack, phase, sequenceId, cpu);
   } finally {
     await worker.stop();
   }
@@ -214,7 +254,7 @@ async function untilEveryEnrollmentCompleted(stack: Stack, sequenceId: string, t
 }
 
 /** The phase's provider calls, timed against each step's planned send time, and the invariant. */
-async function measure(stack: Stack, phase: Phase, sequenceId: string): Promise<PhaseResult> {
+async function measure(stack: Stack, phase: Phase, sequenceId: string, cpu: CpuSpent): Promise<PhaseResult> {
   const em = stack.db.orm.em.fork();
   const enrollments = await em.find(Enrollment, { sequence: sequenceId });
   const contacts = await em.find(Contact, { id: { $in: enrollments.map((e) => e.contact) } });
@@ -232,7 +272,7 @@ async function measure(stack: Stack, phase: Phase, sequenceId: string): Promise<
     emails,
     ledger.filter((row) => row.status === 'sent').length,
   );
-  const drain = drainOf(calls);
+  const drain = drainOf(calls, cpu);
   console.log(`${phase.label}: ${fmt.rate(drain.rate)}, ${JSON.stringify(delivered)}`);
   return { drain, delivered, rejected429: stats.byStatus['429'] ?? 0 };
 }
@@ -274,6 +314,17 @@ interface Run {
 
 const lateness = (d: Drain) => `${fmt.ms(d.latenessP50)} / ${fmt.ms(d.latenessP99)}`;
 
+/** CPU ms per step by part and for the whole machine, averaged over `drains` (the baseline's two). */
+function cpuPerStep(...drains: Drain[]): string {
+  const mean = (pick: (cpu: CpuSpent) => number) =>
+    drains.reduce((sum, d) => sum + pick(d.cpu), 0) / drains.length / CONTACTS;
+  const parts = CPU_PARTS.map(
+    (part, i) => `${part.name} ${mean((cpu) => cpu.byPart[i]!.ms).toFixed(1)}`,
+  ).join(' · ');
+  const busy = drains.reduce((sum, d) => sum + busyShare(d.cpu), 0) / drains.length;
+  return `${parts} · machine ${mean((cpu) => cpu.machineMs).toFixed(1)} (cores ${Math.round(busy * 100)}% busy)`;
+}
+
 const deliveredFigure = (label: string, d: Delivered): Figure => ({
   name: `${label}: steps delivered exactly once (missing, duplicates, ledger rows sent)`,
   value: `${d.once} / ${CONTACTS} (${d.missing}, ${d.duplicates}, ${d.sentRows})`,
@@ -295,6 +346,10 @@ function figures({ bareBefore, bareAfter, free, limited }: Run): Figure[] {
       value: `${lateness(bareBefore)}, ${lateness(bareAfter)}`,
     },
     {
+      name: 'baseline CPU per step, ms (mean of before and after)',
+      value: cpuPerStep(bareBefore, bareAfter),
+    },
+    {
       name: `Nudge drain, ${CONTACTS.toLocaleString('en')} sends, provider without limit`,
       value: fmt.rate(free.drain.rate),
     },
@@ -305,6 +360,7 @@ function figures({ bareBefore, bareAfter, free, limited }: Run): Figure[] {
       ok: ratio >= TARGET_RATIO,
     },
     { name: 'lateness p50 / p99 (provider call − planned send time)', value: lateness(free.drain) },
+    { name: 'Nudge CPU per step, ms, provider without limit', value: cpuPerStep(free.drain) },
     deliveredFigure('without limit', free.delivered),
     {
       name: `Nudge drain, provider limited to ${RATE_LIMIT}/s (SEND_RATE_PER_SECOND=${RATE_LIMIT})`,
@@ -319,6 +375,7 @@ function figures({ bareBefore, bareAfter, free, limited }: Run): Figure[] {
       ok: limited.rejected429 === 0,
     },
     { name: 'lateness p50 / p99 at the limit', value: lateness(limited.drain) },
+    { name: `Nudge CPU per step, ms, at ${RATE_LIMIT}/s`, value: cpuPerStep(limited.drain) },
     deliveredFigure(`at ${RATE_LIMIT}/s`, limited.delivered),
   ];
 }
@@ -331,6 +388,10 @@ function notes({ free, limited, settings, limitedSettings }: Run): string[] {
       `from the first to the last provider call (n calls, n − 1 gaps); lateness is each call's time at the fake minus ` +
       `the send time its workflow planned (the ledger's scheduledAt). The fake answers without latency; at the limit it ` +
       `answers 429 above ${RATE_LIMIT} requests in a fixed one-second window.`,
+    `CPU per step: each process's user and system time (from /proc, PostgreSQL's ended backends included) from ` +
+      `${CPU_LEAD_MS / 1000} s before the burst fell due to ${CPU_SETTLE_MS / 1000} s after its last step was done, ` +
+      `divided by the steps; "machine" is every process's and the kernel's, so it also holds what no part names. ` +
+      `Two cores are the budget: where they are busy throughout, the drain's rate is the inverse of its CPU per step.`,
     `Baseline: the same number of bare workflows sleeping until one instant, each then running one no-op activity on ` +
       `its own send task queue; its worker is built by Nudge's buildWorker and buildSendWorker from the same environment ` +
       `(send concurrency ${settings.sends.concurrency}, no rate limit, workflow cache ${settings.worker.maxCachedWorkflows}), ` +
