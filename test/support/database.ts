@@ -3,6 +3,7 @@
  * from DATABASE_URL (scripts/test starts one); its role needs CREATEDB.
  */
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { MikroORM } from '@mikro-orm/postgresql';
 import { createOrm, migrate } from '../../db/orm.js';
 
@@ -19,6 +20,22 @@ async function adminQuery(sql: string): Promise<void> {
     await admin.em.getConnection().execute(sql);
   } finally {
     await admin.close();
+  }
+}
+
+/**
+ * `drop database … with (force)` ends every session on the database, and refuses (42501,
+ * insufficient privilege) when one of them is an autovacuum worker, which has no role the test
+ * role may signal. Autovacuum on a test database is over in moments: drop again.
+ */
+async function dropDatabase(name: string, attempts = 20): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await adminQuery(`drop database if exists "${name}" with (force)`);
+    } catch (error) {
+      if ((error as { code?: string }).code !== '42501' || attempt >= attempts) throw error;
+      await sleep(250);
+    }
   }
 }
 
@@ -40,7 +57,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     orm,
     async drop() {
       await orm.close();
-      await adminQuery(`drop database if exists "${name}" with (force)`);
+      await dropDatabase(name);
     },
   };
 }
