@@ -391,7 +391,7 @@ function notes({ free, limited, settings, limitedSettings }: Run): string[] {
     `CPU per step: each process's user and system time (from /proc, PostgreSQL's ended backends included) from ` +
       `${CPU_LEAD_MS / 1000} s before the burst fell due to ${CPU_SETTLE_MS / 1000} s after its last step was done, ` +
       `divided by the steps; "machine" is every process's and the kernel's, so it also holds what no part names. ` +
-      `Two cores are the budget: where they are busy throughout, the drain's rate is the inverse of its CPU per step.`,
+      `Two cores are the budget: where they stay busy, the drain's rate is the cores' busy time divided by its CPU per step.`,
     `Baseline: the same number of bare workflows sleeping until one instant, each then running one no-op activity on ` +
       `its own send task queue; its worker is built by Nudge's buildWorker and buildSendWorker from the same environment ` +
       `(send concurrency ${settings.sends.concurrency}, no rate limit, workflow cache ${settings.worker.maxCachedWorkflows}), ` +
