@@ -42,7 +42,11 @@ beforeAll(async () => {
   worker = startProcess('worker/main.ts', env);
   api = startProcess('api/main.ts', env);
   apiKey = (await createWorkspaceWithKey(db.orm.em.fork(), 'observability')).apiKey.key;
-  await eventually(async () => (await fetch(`${apiUrl}/healthz`)).ok, { timeoutMs: 60_000, what: 'the API' });
+  await eventually(async () => (await fetch(`${apiUrl}/healthz`)).ok, {
+    timeoutMs: 60_000,
+    what: 'the API',
+    detail: () => api.output(),
+  });
   await eventually(async () => (await fetch(`${workerUrl}/healthz`)).ok, {
     timeoutMs: 60_000,
     what: 'the worker',
