@@ -148,7 +148,7 @@ export const GUARD_LEAD_MS = 100;
  * its request takes to be written: well before the call `rate` calls later (a window, at least
  * half a second, after it) reserves its own slot from it.
  */
-const LATE_MS = 50;
+export const LATE_MS = 50;
 /** A lead no slot is beyond: the slot is reserved at once. */
 const ANY_DISTANCE_MS = 24 * 60 * 60 * 1000;
 
@@ -197,16 +197,18 @@ export async function openSendTurn(
 
   const leave = async <T>(call: ProviderCall<T>): Promise<Left<T>> => {
     let slot = reserved!;
-    if (performance.now() - slot.leaveAt > LATE_MS) {
+    for (;;) {
+      const untilSlot = slot.leaveAt - performance.now();
+      if (untilSlot > 0) await sleep(untilSlot);
+      // Checked once it may leave, so no wait (a guard, a stalled event loop) comes after it.
+      if (performance.now() - slot.leaveAt <= LATE_MS) break;
       // Past its guard already, it takes the next free slot however far: were it to wait for
       // one within the lead, the senders queued with a lead would take every slot before it.
       await giveBack();
       const again = await reserveSlot(em, pacing, ANY_DISTANCE_MS);
-      slot = { ...again, waitedMs: slot.waitedMs + again.waitedMs };
+      slot = reserved = { ...again, waitedMs: slot.waitedMs + again.waitedMs };
     }
     reserved = null;
-    const left = slot.leaveAt - performance.now();
-    if (left > 0) await sleep(left);
     // The call starts first and its departure is stamped once its request is written, so the
     // stamp is never earlier than the request left.
     let requestSent!: () => void;
