@@ -5,21 +5,13 @@ import { Contact, Delivery, Enrollment, LIVE_ENROLLMENT_STATUSES, Sequence } fro
 import type { ActivityDeps } from './deps.js';
 import { recordEnding } from './ending.js';
 import { appendEvent, eventFor } from './event-log.js';
+import { writeProgressMirror } from './progress-mirror.js';
 import { deliveryIdempotencyKey } from './send.js';
 import type { FinishEnrollmentInput, RecordProgressInput, SkipStepInput } from './types.js';
 
 export function createBookkeeping(deps: ActivityDeps) {
   async function recordProgress(input: RecordProgressInput): Promise<void> {
-    const em = deps.orm.em.fork();
-    await em.nativeUpdate(
-      Enrollment,
-      { id: input.enrollmentId, generation: input.generation },
-      {
-        currentStepId: input.next?.stepId ?? null,
-        currentStepIndex: input.next?.index ?? null,
-        dueAt: input.next ? new Date(input.next.dueAtMs) : null,
-      },
-    );
+    await writeProgressMirror(deps.orm.em.fork(), input, input.next);
   }
 
   /**

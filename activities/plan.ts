@@ -1,13 +1,14 @@
 /** Loads what an enrollment's workflow needs to plan its steps (timing, window, zone). */
 import { Contact, Enrollment, Sequence, SequenceVersion } from '../db/entities/index.js';
 import { awaitEnrollmentStart } from '../db/enrollment-start-lock.js';
-import { toPlannedStep } from '../workflows/plan.js';
+import { toPlannedStep, type EnrollmentPlan } from '../workflows/plan.js';
 import { resolveTimeZone } from '../workflows/send-window.js';
 import type { ActivityDeps } from './deps.js';
-import type { EnrollmentRef, LoadPlanResult } from './types.js';
+import { pendingStepOf, writeProgressMirror } from './progress-mirror.js';
+import type { LoadPlanInput, LoadPlanResult } from './types.js';
 
 export function createLoadPlan(deps: ActivityDeps) {
-  return async function loadPlan(ref: EnrollmentRef): Promise<LoadPlanResult> {
+  return async function loadPlan(ref: LoadPlanInput): Promise<LoadPlanResult> {
     const em = deps.orm.em.fork();
     // The API may still be committing the row this workflow was started for (see the lock's doc).
     await awaitEnrollmentStart(em, ref.enrollmentId);
@@ -34,17 +35,19 @@ export function createLoadPlan(deps: ActivityDeps) {
       ? await em.findOne(SequenceVersion, { sequence: sequence.id, version: sequence.liveVersion })
       : null;
     if (!version) return { kind: 'ended', outcome: 'failed', reason: 'sequence_not_published' };
-    return {
-      kind: 'plan',
-      plan: {
-        sequenceName: sequence.name,
-        sequenceStatus: sequence.status,
-        version: version.version,
-        steps: version.steps.map(toPlannedStep),
-        sendWindow: sequence.sendWindow ?? null,
-        timeZone: resolveTimeZone(contact.timeZone, sequence.timeZone),
-        contactEmail: contact.email,
-      },
+    const plan: EnrollmentPlan = {
+      sequenceName: sequence.name,
+      sequenceStatus: sequence.status,
+      version: version.version,
+      steps: version.steps.map(toPlannedStep),
+      sendWindow: sequence.sendWindow ?? null,
+      timeZone: resolveTimeZone(contact.timeZone, sequence.timeZone),
+      contactEmail: contact.email,
     };
+    if (!ref.progress) return { kind: 'plan', plan };
+    // No step left to wait for: the workflow ends, and its ending clears the mirror.
+    const mirrored = pendingStepOf(plan.steps, ref.progress);
+    if (mirrored) await writeProgressMirror(em, ref, mirrored);
+    return { kind: 'plan', plan, mirrored };
   };
 }

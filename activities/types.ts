@@ -8,8 +8,22 @@ export interface EnrollmentRef {
   generation: number;
 }
 
+export interface LoadPlanInput extends EnrollmentRef {
+  /**
+   * The workflow's progress: the activity mirrors the step it will wait for under the plan it
+   * returns (one activity and one workflow task fewer per plan than a `recordProgress` after
+   * it). Absent from workflows started before it was added; they mirror with `recordProgress`.
+   */
+  progress?: { anchorMs: number; doneStepIds: string[] };
+}
+
 export type LoadPlanResult =
-  | { kind: 'plan'; plan: EnrollmentPlan }
+  | {
+      kind: 'plan';
+      plan: EnrollmentPlan;
+      /** What the activity mirrored, when it was given the progress (see `LoadPlanInput`). */
+      mirrored?: NextStepMirror | null;
+    }
   /** The enrollment must not run (deleted sequence, suppressed contact, already stopped). */
   | { kind: 'ended'; outcome: EnrollmentOutcome; reason: string };
 

@@ -229,11 +229,15 @@ export async function enrollmentWorkflow(input: EnrollmentInput): Promise<Enroll
   return { status: ending.outcome, reason: ending.reason, doneStepIds: progress.doneStepIds };
 
   async function loadPlan(): Promise<EnrollmentPlan | null> {
-    const loaded = await bookkeeping.loadPlan(ref);
+    const { anchorMs, doneStepIds } = progress;
+    const loaded = await bookkeeping.loadPlan({ ...ref, progress: { anchorMs, doneStepIds } });
     if (loaded.kind === 'ended') {
       end(progress, loaded.outcome, loaded.reason);
       return null;
     }
+    // The activity mirrored the step this plan makes next, so show() need not. (A worker older
+    // than the mirror in loadPlan returns none: show() records it, as in histories from then.)
+    if (loaded.mirrored !== undefined) mirroredKey = mirrorKey(loaded.mirrored);
     return loaded.plan;
   }
 

@@ -4,9 +4,11 @@
  * scripts/record-histories) replays through the current workflow code; a change that would
  * make a running enrollment non-deterministic fails here, and must be guarded with `patched()`.
  *
- * `completed-finish-activity.binpb` is an enrollment recorded before the last step's send
- * completed the enrollment itself (it still ran `finishEnrollment`): kept so that enrollments
- * in flight across that change are shown to replay too.
+ * Kept from before a change, so that enrollments in flight across it are shown to replay too:
+ * `completed-finish-activity.binpb`, recorded before the last step's send completed the
+ * enrollment itself (it still ran `finishEnrollment`); `completed-record-progress.binpb` and
+ * `pause-resume-record-progress.binpb`, recorded before `loadPlan` mirrored the first step (a
+ * `recordProgress` follows it).
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -31,8 +33,8 @@ test('§4: every committed history replays through the current workflow code wit
   const histories = await committedHistories();
   // One per workflow path: completed, paused, sequence-paused, cancelled, skipped and resent,
   // edited, expired in a window, deleted, failed, continued as new, and the fan-out; and the
-  // completed path as it ran before the last send recorded the ending.
-  expect(histories.length).toBeGreaterThanOrEqual(13);
+  // paths kept from before a change (above).
+  expect(histories.length).toBeGreaterThanOrEqual(15);
   const failures: string[] = [];
   for await (const result of Worker.runReplayHistories(
     { workflowBundle: await workflowBundle() },

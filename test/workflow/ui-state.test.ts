@@ -16,6 +16,9 @@ const t = useWorld({
   world: {
     wrapActivities: (activities) => ({
       ...activities,
+      // As a worker from before loadPlan mirrored the first step answers: without the mirror,
+      // so the workflow's show() records it with recordProgress (and can be caught there).
+      loadPlan: ({ enrollmentId, generation }) => activities.loadPlan({ enrollmentId, generation }),
       async recordProgress(input) {
         if (gate) {
           caught = true;
@@ -44,8 +47,6 @@ test('E8: a pause that lands while the workflow records its progress still shows
   gate = null;
   open();
 
-  const h = await handle.fetchHistory();
-  console.log(h.events!.map((e) => `${e.eventType}`).join(','));
   const attributes = () => handle.describe().then((d) => d.typedSearchAttributes);
   await eventually(async () => (await attributes()).get(EnrollmentStatusAttribute) === 'paused', {
     what: 'NudgeEnrollmentStatus = paused',
