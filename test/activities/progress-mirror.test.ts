@@ -13,6 +13,7 @@ import { createContact } from '../../api/services/contacts.js';
 import { createSequence, publishSequence } from '../../api/services/sequences.js';
 import { Enrollment } from '../../db/entities/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { insertEnrollmentRow } from '../support/enrollment-row.js';
 import { silentLogger } from '../support/world.js';
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -47,16 +48,11 @@ async function enrolled() {
     ],
   });
   await publishSequence(ctx(), sequence.id);
-  const em = db.orm.em.fork();
-  const enrollment = em.create(Enrollment, {
+  const enrollment = await insertEnrollmentRow(db.orm.em.fork(), {
     workspace: contact.workspace,
     sequence: sequence.id,
     contact: contact.id,
-    generation: 1,
-    status: 'active',
-    workflowId: `enrollment:${sequence.id}:${contact.id}`,
   });
-  await em.flush();
   return { enrollmentId: enrollment.id, generation: 1 };
 }
 

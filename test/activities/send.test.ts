@@ -26,6 +26,7 @@ import type { EmailSender, OutgoingEmail, SendOutcome } from '../../email/sender
 import { verifyUnsubscribeToken } from '../../email/unsubscribe.js';
 import { startFakeResend, type FakeResend } from '../fakes/resend-fake.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { insertEnrollmentRow } from '../support/enrollment-row.js';
 import { eventually } from '../support/wait.js';
 import { silentLogger } from '../support/world.js';
 
@@ -105,16 +106,11 @@ async function enrolled(options: { email?: string; name?: string } = {}) {
     ],
   });
   await publishSequence(ctx(), sequence.id);
-  const em = db.orm.em.fork();
-  const enrollment = em.create(Enrollment, {
+  const enrollment = await insertEnrollmentRow(db.orm.em.fork(), {
     workspace: contact.workspace,
     sequence: sequence.id,
     contact: contact.id,
-    generation: 1,
-    status: 'active',
-    workflowId: `enrollment:${sequence.id}:${contact.id}`,
   });
-  await em.flush();
   const input: SendStepInput = {
     enrollmentId: enrollment.id,
     generation: 1,

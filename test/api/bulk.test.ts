@@ -10,6 +10,7 @@ import { buildApp, type AppDeps } from '../../api/app.js';
 import { startEnrollmentWorkflow } from '../../api/services/enrollment-workflows.js';
 import { Contact, Enrollment, EventLog } from '../../db/entities/index.js';
 import { holdEnrollmentStartLocks } from '../../db/enrollment-start-lock.js';
+import { insertEnrollmentRow } from '../support/enrollment-row.js';
 import { apiClient, expectProblem, type App } from '../support/http.js';
 import { RecordingSender } from '../support/recording-sender.js';
 import { startTimeSkippingServer } from '../support/temporal.js';
@@ -305,15 +306,11 @@ describe('the start lock: a workflow never reads its enrollment before the trans
     const contact = await world.contact({}, ctxWorkspace.ctx);
     let workflowId = '';
     const attempt = em().transactional(async (tx) => {
-      const enrollment = tx.create(Enrollment, {
+      const enrollment = await insertEnrollmentRow(tx, {
         workspace: ctxWorkspace.ctx.workspaceId,
         sequence: sequence.id,
         contact: contact.id,
-        generation: 1,
-        status: 'active',
-        workflowId: `enrollment:${sequence.id}:${contact.id}`,
       });
-      await tx.flush();
       await holdEnrollmentStartLocks(tx, [enrollment.id]);
       const handle = await startEnrollmentWorkflow(ctxWorkspace.ctx.temporal, {
         enrollmentId: enrollment.id,
