@@ -5,7 +5,7 @@ import { Contact, Delivery, Enrollment, LIVE_ENROLLMENT_STATUSES, Sequence } fro
 import type { ActivityDeps } from './deps.js';
 import { recordEnding } from './ending.js';
 import { appendEvent, eventFor } from './event-log.js';
-import { writeProgressMirror } from './progress-mirror.js';
+import { mirrorColumns, writeProgressMirror } from './progress-mirror.js';
 import { deliveryIdempotencyKey } from './send.js';
 import type { FinishEnrollmentInput, RecordProgressInput, SkipStepInput } from './types.js';
 
@@ -22,9 +22,7 @@ export function createBookkeeping(deps: ActivityDeps) {
     const em = deps.orm.em.fork();
     const enrollment = await em.findOne(Enrollment, input.enrollmentId);
     if (!enrollment) return; // purged meanwhile: nothing left to record
-    enrollment.currentStepId = input.next?.stepId ?? null;
-    enrollment.currentStepIndex = input.next?.index ?? null;
-    enrollment.dueAt = input.next ? new Date(input.next.dueAtMs) : null;
+    Object.assign(enrollment, mirrorColumns(input.next));
     const contact = await em.findOneOrFail(Contact, enrollment.contact);
     const now = deps.clock();
     await em

@@ -3,6 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Enrollment } from '../db/entities/index.js';
 import type { EnrollmentOutcome } from '../workflows/state.js';
 import { appendEvent, eventFor } from './event-log.js';
+import { mirrorColumns } from './progress-mirror.js';
 
 /**
  * Marks a managed enrollment ended and logs `enrollment.ended`; the caller's flush writes both.
@@ -19,9 +20,7 @@ export function recordEnding(
     enrollment.endReason = ending.reason;
   }
   enrollment.endedAt ??= now;
-  enrollment.currentStepId = null;
-  enrollment.currentStepIndex = null;
-  enrollment.dueAt = null;
+  Object.assign(enrollment, mirrorColumns(null));
   appendEvent(
     em,
     eventFor(enrollment, 'enrollment.ended', {

@@ -1,19 +1,19 @@
 /** Loads what an enrollment's workflow needs to plan its steps (timing, window, zone). */
 import { Contact, Enrollment, Sequence, SequenceVersion } from '../db/entities/index.js';
 import { awaitEnrollmentStart } from '../db/enrollment-start-lock.js';
-import { toPlannedStep, type EnrollmentPlan } from '../workflows/plan.js';
+import { nextStepDue, toPlannedStep, type EnrollmentPlan } from '../workflows/plan.js';
 import { resolveTimeZone } from '../workflows/send-window.js';
 import type { ActivityDeps } from './deps.js';
-import { pendingStepOf, writeProgressMirror } from './progress-mirror.js';
+import { writeProgressMirror } from './progress-mirror.js';
 import type { LoadPlanInput, LoadPlanResult } from './types.js';
 
 export function createLoadPlan(deps: ActivityDeps) {
-  return async function loadPlan(ref: LoadPlanInput): Promise<LoadPlanResult> {
+  return async function loadPlan(input: LoadPlanInput): Promise<LoadPlanResult> {
     const em = deps.orm.em.fork();
     // The API may still be committing the row this workflow was started for (see the lock's doc).
-    await awaitEnrollmentStart(em, ref.enrollmentId);
-    const enrollment = await em.findOne(Enrollment, ref.enrollmentId);
-    if (!enrollment || enrollment.generation !== ref.generation) {
+    await awaitEnrollmentStart(em, input.enrollmentId);
+    const enrollment = await em.findOne(Enrollment, input.enrollmentId);
+    if (!enrollment || enrollment.generation !== input.generation) {
       return { kind: 'ended', outcome: 'cancelled', reason: 'record_missing' };
     }
     if (!['active', 'paused'].includes(enrollment.status)) {
@@ -44,10 +44,10 @@ export function createLoadPlan(deps: ActivityDeps) {
       timeZone: resolveTimeZone(contact.timeZone, sequence.timeZone),
       contactEmail: contact.email,
     };
-    if (!ref.progress) return { kind: 'plan', plan };
+    if (!input.progress) return { kind: 'plan', plan };
     // No step left to wait for: the workflow ends, and its ending clears the mirror.
-    const mirrored = pendingStepOf(plan.steps, ref.progress);
-    if (mirrored) await writeProgressMirror(em, ref, mirrored);
+    const mirrored = nextStepDue(plan.steps, input.progress);
+    if (mirrored) await writeProgressMirror(em, input, mirrored);
     return { kind: 'plan', plan, mirrored };
   };
 }

@@ -1,8 +1,16 @@
 /** The database's mirror of the step an enrollment waits for (DESIGN §4: the workflow owns it). */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Enrollment, LIVE_ENROLLMENT_STATUSES } from '../db/entities/index.js';
-import { nextStepIndex, type PlannedStep } from '../workflows/plan.js';
 import type { EnrollmentRef, NextStepMirror } from './types.js';
+
+/** The enrollment's columns that mirror `next` (none: no step left, or ended). */
+export function mirrorColumns(next: NextStepMirror | null) {
+  return {
+    currentStepId: next?.stepId ?? null,
+    currentStepIndex: next?.index ?? null,
+    dueAt: next ? new Date(next.dueAtMs) : null,
+  };
+}
 
 /**
  * Writes where the enrollment goes next. Only a live enrollment's mirror moves: one stopped or
@@ -16,20 +24,6 @@ export async function writeProgressMirror(
   await em.nativeUpdate(
     Enrollment,
     { id: ref.enrollmentId, generation: ref.generation, status: { $in: [...LIVE_ENROLLMENT_STATUSES] } },
-    {
-      currentStepId: next?.stepId ?? null,
-      currentStepIndex: next?.index ?? null,
-      dueAt: next ? new Date(next.dueAtMs) : null,
-    },
+    mirrorColumns(next),
   );
-}
-
-/** The step a workflow with this progress waits for next under `steps`, and when it is due. */
-export function pendingStepOf(
-  steps: readonly PlannedStep[],
-  progress: { anchorMs: number; doneStepIds: readonly string[] },
-): NextStepMirror | null {
-  const index = nextStepIndex(steps, progress.doneStepIds);
-  const step = steps[index];
-  return step ? { stepId: step.id, index, dueAtMs: progress.anchorMs + step.delayMs } : null;
 }

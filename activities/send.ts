@@ -43,10 +43,11 @@ import type { StepDefinition } from '../workflows/plan.js';
 import { ALL_STEPS_DONE } from '../workflows/state.js';
 import type { ActivityDeps } from './deps.js';
 import { recordEnding } from './ending.js';
+import { mirrorColumns } from './progress-mirror.js';
 import { appendEvent } from './event-log.js';
 import { checkSendGuard, type GuardRefusal } from './guard.js';
 import { takeSendTurn, type SendTurn } from './send-pacer.js';
-import type { NextStepMirror, SendStepInput, SendStepResult } from './types.js';
+import type { SendStepInput, SendStepResult } from './types.js';
 
 /** Resend remembers an Idempotency-Key for 24 hours; retries stay well inside that. */
 export const ORPHAN_RETRY_WINDOW_MS = 23 * 60 * 60 * 1000;
@@ -568,10 +569,7 @@ const PUBLISHED_STEPS_MAX = 500;
 /** A first send moves the enrollment on (the database mirrors where to); a resend (E9) does not. */
 function mirrorNextStep(enrollment: Enrollment, input: SendStepInput): void {
   if (input.kind === 'resend') return;
-  const next: NextStepMirror | null = input.next;
-  enrollment.currentStepId = next?.stepId ?? null;
-  enrollment.currentStepIndex = next?.index ?? null;
-  enrollment.dueAt = next ? new Date(next.dueAtMs) : null;
+  Object.assign(enrollment, mirrorColumns(input.next));
 }
 
 /**

@@ -1,7 +1,7 @@
 /** The contract between the enrollment workflow and its activities (plain, serializable data). */
 import type { HoldSource } from '../workflows/messages.js';
 import type { EnrollmentPlan } from '../workflows/plan.js';
-import type { EnrollmentOutcome } from '../workflows/state.js';
+import type { EnrollmentOutcome, EnrollmentProgress } from '../workflows/state.js';
 
 export interface EnrollmentRef {
   enrollmentId: string;
@@ -14,7 +14,7 @@ export interface LoadPlanInput extends EnrollmentRef {
    * returns (one activity and one workflow task fewer per plan than a `recordProgress` after
    * it). Absent from workflows started before it was added; they mirror with `recordProgress`.
    */
-  progress?: { anchorMs: number; doneStepIds: string[] };
+  progress?: Pick<EnrollmentProgress, 'anchorMs' | 'doneStepIds'>;
 }
 
 export type LoadPlanResult =

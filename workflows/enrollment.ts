@@ -26,7 +26,7 @@ import {
   stateQuery,
 } from './messages.js';
 import type { HoldSource, PauseRequest } from './messages.js';
-import { isExpired, nextStepIndex, type EnrollmentPlan, type PlannedStep } from './plan.js';
+import { isExpired, nextStepDue, type EnrollmentPlan, type PlannedStep } from './plan.js';
 import {
   CurrentStepAttribute,
   EnrollmentStatusAttribute,
@@ -136,13 +136,14 @@ export async function enrollmentWorkflow(input: EnrollmentInput): Promise<Enroll
       continue;
     }
 
-    const index = nextStepIndex(plan.steps, progress.doneStepIds);
-    const step = plan.steps[index];
-    if (!step) {
+    // The same computation as loadPlan's mirror of it (so the mirror keys match).
+    const due = nextStepDue(plan.steps, progress);
+    if (!due) {
       end(progress, ALL_STEPS_DONE.outcome, ALL_STEPS_DONE.reason);
       break;
     }
-    const dueAtMs = progress.anchorMs + step.delayMs;
+    const { index, dueAtMs } = due;
+    const step = plan.steps[index]!;
     // T1/S4: due times never move; a step that is already due goes at the next valid send time.
     const sendAtMs = nextSendTime(Math.max(dueAtMs, Date.now()), plan.sendWindow, plan.timeZone);
     pending = { step, index, dueAtMs, sendAtMs };
@@ -374,9 +375,7 @@ function followingStep(
   step: PlannedStep,
   doneAtMs: number,
 ): NextStepMirror | null {
-  const index = nextStepIndex(plan.steps, [...progress.doneStepIds, step.id]);
-  const next = plan.steps[index];
-  return next ? { stepId: next.id, index, dueAtMs: doneAtMs + next.delayMs } : null;
+  return nextStepDue(plan.steps, { anchorMs: doneAtMs, doneStepIds: [...progress.doneStepIds, step.id] });
 }
 
 function mirrorKey(next: NextStepMirror | null): string {

@@ -77,6 +77,20 @@ export function nextStepIndex(steps: readonly PlannedStep[], doneStepIds: readon
   return next < 0 ? steps.length : next;
 }
 
+/**
+ * The step that comes after `doneStepIds` (S5) and when it is due: its delay after `anchorMs`
+ * (enrollment, or the last step's send). Null when none is left. The workflow waits for it and
+ * the database mirrors it, so both compute it here.
+ */
+export function nextStepDue(
+  steps: readonly PlannedStep[],
+  progress: { anchorMs: number; doneStepIds: readonly string[] },
+): { stepId: string; index: number; dueAtMs: number } | null {
+  const index = nextStepIndex(steps, progress.doneStepIds);
+  const step = steps[index];
+  return step ? { stepId: step.id, index, dueAtMs: progress.anchorMs + step.delayMs } : null;
+}
+
 /** S4: a step whose end date passed before it could be sent is skipped, not sent late. */
 export function isExpired(step: PlannedStep, dueAtMs: number, nowMs: number): boolean {
   return step.expiresAfterMs !== null && nowMs > dueAtMs + step.expiresAfterMs;
