@@ -98,6 +98,32 @@ test('E11: with an active tag to take off, the last send leaves the ending to fi
   expect(after.tags).not.toContain('in-onboarding');
 });
 
+test("§4: a new enrollment's row mirrors the step its workflow waits for, due when the workflow says, with no recordProgress", async () => {
+  const sequence = await t.world.publishedSequence({
+    steps: [{ id: 'later', name: 'Later', delay: 'P2D', subject: 'Later', html: '<p>x</p>' }],
+  });
+  const contact = await t.world.contact();
+  const ctx = () => ({ ...t.world.ctx, em: t.world.ctx.em.fork() });
+  const { enrollment } = await enrollContact(ctx(), sequence.id, contact.id);
+  const handle = t.env.client.workflow.getHandle<typeof enrollmentWorkflow>(enrollment.workflowId);
+  const { nextStep } = await eventually(
+    async () => {
+      const state = await handle.query(stateQuery);
+      return state.nextStep ? state : null;
+    },
+    { what: 'the workflow waiting for its step' },
+  );
+
+  const row = await t.world.db.orm.em.fork().findOneOrFail(Enrollment, enrollment.id);
+  expect(row).toMatchObject({
+    currentStepId: 'later',
+    currentStepIndex: 0,
+    dueAt: new Date(nextStep!.dueAt),
+  });
+  expect(await activitiesRun(enrollment.workflowId)).toEqual(['loadPlan']);
+  await cancelEnrollment(ctx(), enrollment.id);
+});
+
 test('E8: a pause holds the pending step for weeks; resume sends it, then the rest at their delays', async () => {
   const { handle, sendsTo, enrollment, ctx } = await enrollNewContact();
   await eventually(async () => sendsTo().length === 1, { what: 'the welcome email' });
