@@ -1,10 +1,17 @@
 /**
- * proxyActivities with a one-line summary on every call, shown beside the activity in the
+ * proxyActivities (and proxyLocalActivities) with a one-line summary on every call, shown beside the activity in the
  * Temporal UI ("finish enrollment: cancelled (stopped)"). Summaries are metadata of the
  * scheduling event: they add no history events and no billable actions. A call site may
  * still pass its own, more specific summary through `executeWithOptions`.
  */
-import { proxyActivities, type ActivityInterfaceFor, type ActivityOptions } from '@temporalio/workflow';
+import {
+  proxyActivities,
+  proxyLocalActivities,
+  type ActivityInterfaceFor,
+  type ActivityOptions,
+  type LocalActivityInterfaceFor,
+  type LocalActivityOptions,
+} from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.js';
 
 type Activities = ReturnType<typeof createActivities>;
@@ -20,23 +27,33 @@ const summaries: Summaries = {
   fanOutToEnrollments: (input) => `${input.action}: tell the enrollments of revision ${input.revision}`,
 };
 
-type AnyActivity = ((...args: unknown[]) => Promise<unknown>) & {
-  executeWithOptions(options: ActivityOptions, args: unknown[]): Promise<unknown>;
+type AnyActivity<O> = ((...args: unknown[]) => Promise<unknown>) & {
+  executeWithOptions(options: O, args: unknown[]): Promise<unknown>;
 };
 
 export function proxyActivitiesWithSummaries<A extends Activities>(
   options: ActivityOptions,
 ): ActivityInterfaceFor<A> {
-  const proxy = proxyActivities<A>(options);
+  return withSummaries(proxyActivities<A>(options));
+}
+
+/** The same for local activities: run inside the workflow task, recorded as one marker event. */
+export function proxyLocalActivitiesWithSummaries<A extends Activities>(
+  options: LocalActivityOptions,
+): LocalActivityInterfaceFor<A> {
+  return withSummaries(proxyLocalActivities<A>(options));
+}
+
+function withSummaries<P extends object, O extends { summary?: string }>(proxy: P): P {
   return new Proxy(proxy, {
     get(target, name, receiver) {
-      const activity = Reflect.get(target, name, receiver) as AnyActivity;
+      const activity = Reflect.get(target, name, receiver) as AnyActivity<O>;
       const summarize = summaries[name as keyof Activities] as ((...args: unknown[]) => string) | undefined;
       if (typeof name !== 'string' || !summarize) return activity;
-      const withSummary = (args: unknown[], callOptions: ActivityOptions = {}) =>
+      const withSummary = (args: unknown[], callOptions = {} as O) =>
         activity.executeWithOptions({ summary: summarize(...args), ...callOptions }, args);
       return Object.assign((...args: unknown[]) => withSummary(args), {
-        executeWithOptions: (callOptions: ActivityOptions, args: unknown[]) => withSummary(args, callOptions),
+        executeWithOptions: (callOptions: O, args: unknown[]) => withSummary(args, callOptions),
       });
     },
   });

@@ -7,6 +7,7 @@
 import {
   condition,
   makeContinueAsNewFunc,
+  patched,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -14,7 +15,7 @@ import {
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.js';
 import type { NextStepMirror, SendStepResult } from '../activities/types.js';
-import { proxyActivitiesWithSummaries } from './activity-summaries.js';
+import { proxyActivitiesWithSummaries, proxyLocalActivitiesWithSummaries } from './activity-summaries.js';
 import { sendTaskQueue } from './ids.js';
 import {
   cancelSignal,
@@ -47,10 +48,18 @@ import {
 type Activities = ReturnType<typeof createActivities>;
 
 // Bookkeeping activities: quick database writes, retried until the database is back.
-const bookkeeping = proxyActivitiesWithSummaries<Activities>({
+const bookkeepingOptions = {
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
-});
+} as const;
+const bookkeeping = proxyActivitiesWithSummaries<Activities>(bookkeepingOptions);
+
+// loadPlan as a local activity: it runs inside the workflow task that asked for it, so an
+// enrollment's start is one workflow task and one marker event, not an activity task and a
+// second workflow task (5 history events fewer, and a shorter history to replay on every
+// later wake-up when the worker's cache no longer holds the workflow). Same retries.
+const PLAN_AS_LOCAL_ACTIVITY = 'load-plan-as-local-activity';
+const localBookkeeping = proxyLocalActivitiesWithSummaries<Activities>(bookkeepingOptions);
 
 // The send: transient provider errors retry with backoff for as long as it takes (D4);
 // permanent ones come back as a `failed` result, never as a retry. It runs on the send task
@@ -231,7 +240,9 @@ export async function enrollmentWorkflow(input: EnrollmentInput): Promise<Enroll
 
   async function loadPlan(): Promise<EnrollmentPlan | null> {
     const { anchorMs, doneStepIds } = progress;
-    const loaded = await bookkeeping.loadPlan({ ...ref, progress: { anchorMs, doneStepIds } });
+    // Histories from before the change ran it as a regular activity, and replay as they ran.
+    const activities = patched(PLAN_AS_LOCAL_ACTIVITY) ? localBookkeeping : bookkeeping;
+    const loaded = await activities.loadPlan({ ...ref, progress: { anchorMs, doneStepIds } });
     if (loaded.kind === 'ended') {
       end(progress, loaded.outcome, loaded.reason);
       return null;

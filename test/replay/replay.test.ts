@@ -5,6 +5,8 @@
  * make a running enrollment non-deterministic fails here, and must be guarded with `patched()`.
  *
  * Kept from before a change, so that enrollments in flight across it are shown to replay too:
+ * every `*-plan-activity*.binpb`, recorded before `loadPlan` ran as a local activity (patch
+ * `load-plan-as-local-activity`);
  * `completed-finish-activity.binpb`, recorded before the last step's send completed the
  * enrollment itself (it still ran `finishEnrollment`); `completed-record-progress.binpb` and
  * `pause-resume-record-progress.binpb`, recorded before `loadPlan` mirrored the first step (a

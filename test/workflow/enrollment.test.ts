@@ -26,12 +26,17 @@ async function scheduledTimes(enrollmentId: string): Promise<Map<string, number>
   return new Map(deliveries.map((delivery) => [delivery.stepId, delivery.scheduledAt!.getTime()]));
 }
 
-/** The activities a workflow scheduled, in order (read from its history). */
+/** The activities a workflow ran, in order (read from its history); local ones marked so. */
 async function activitiesRun(workflowId: string): Promise<string[]> {
   const { events } = await t.env.client.workflow.getHandle(workflowId).fetchHistory();
   return (events ?? []).flatMap((event) => {
     const name = event.activityTaskScheduledEventAttributes?.activityType?.name;
-    return name ? [name] : [];
+    if (name) return [name];
+    const marker = event.markerRecordedEventAttributes;
+    const data = marker?.markerName === 'core_local_activity' ? marker.details?.data?.payloads?.[0]?.data : null;
+    if (!data) return [];
+    const { activity_type } = JSON.parse(Buffer.from(data).toString()) as { activity_type: string };
+    return [`${activity_type} (local)`];
   });
 }
 
@@ -74,10 +79,10 @@ test('E1: a contact receives every step at its delay and the enrollment complete
     ['last', 'sent'],
     ['welcome', 'sent'],
   ]);
-  // loadPlan mirrored the first step (no `recordProgress`), each send the step after it, and
+  // loadPlan (a local activity) mirrored the first step (no `recordProgress`), each send the step after it, and
   // the last send recorded the ending in its own transaction (no `finishEnrollment`).
   expect(await activitiesRun(enrollment.workflowId)).toEqual([
-    'loadPlan',
+    'loadPlan (local)',
     'sendStep',
     'sendStep',
     'sendStep',
@@ -120,7 +125,7 @@ test("§4: a new enrollment's row mirrors the step its workflow waits for, due w
     currentStepIndex: 0,
     dueAt: new Date(nextStep!.dueAt),
   });
-  expect(await activitiesRun(enrollment.workflowId)).toEqual(['loadPlan']);
+  expect(await activitiesRun(enrollment.workflowId)).toEqual(['loadPlan (local)']);
   await cancelEnrollment(ctx(), enrollment.id);
 });
 
