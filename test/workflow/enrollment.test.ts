@@ -33,7 +33,8 @@ async function activitiesRun(workflowId: string): Promise<string[]> {
     const name = event.activityTaskScheduledEventAttributes?.activityType?.name;
     if (name) return [name];
     const marker = event.markerRecordedEventAttributes;
-    const data = marker?.markerName === 'core_local_activity' ? marker.details?.data?.payloads?.[0]?.data : null;
+    const data =
+      marker?.markerName === 'core_local_activity' ? marker.details?.data?.payloads?.[0]?.data : null;
     if (!data) return [];
     const { activity_type } = JSON.parse(Buffer.from(data).toString()) as { activity_type: string };
     return [`${activity_type} (local)`];
