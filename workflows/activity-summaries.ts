@@ -1,8 +1,9 @@
 /**
- * proxyActivities (and proxyLocalActivities) with a one-line summary on every call, shown beside the activity in the
- * Temporal UI ("finish enrollment: cancelled (stopped)"). Summaries are metadata of the
- * scheduling event: they add no history events and no billable actions. A call site may
- * still pass its own, more specific summary through `executeWithOptions`.
+ * proxyActivities and proxyLocalActivities with a one-line summary on every call, shown beside
+ * the activity in the Temporal UI ("finish enrollment: cancelled (stopped)"). Summaries are
+ * metadata of the event that schedules or records the activity: they add no history events
+ * and no billable actions. A call site may still pass its own, more specific summary through
+ * `executeWithOptions`.
  */
 import {
   proxyActivities,
@@ -27,8 +28,9 @@ const summaries: Summaries = {
   fanOutToEnrollments: (input) => `${input.action}: tell the enrollments of revision ${input.revision}`,
 };
 
-type AnyActivity<O> = ((...args: unknown[]) => Promise<unknown>) & {
-  executeWithOptions(options: O, args: unknown[]): Promise<unknown>;
+type CallOptions = { summary?: string };
+type AnyActivity = ((...args: unknown[]) => Promise<unknown>) & {
+  executeWithOptions(options: CallOptions, args: unknown[]): Promise<unknown>;
 };
 
 export function proxyActivitiesWithSummaries<A extends Activities>(
@@ -44,16 +46,16 @@ export function proxyLocalActivitiesWithSummaries<A extends Activities>(
   return withSummaries(proxyLocalActivities<A>(options));
 }
 
-function withSummaries<P extends object, O extends { summary?: string }>(proxy: P): P {
+function withSummaries<P extends object>(proxy: P): P {
   return new Proxy(proxy, {
     get(target, name, receiver) {
-      const activity = Reflect.get(target, name, receiver) as AnyActivity<O>;
+      const activity = Reflect.get(target, name, receiver) as AnyActivity;
       const summarize = summaries[name as keyof Activities] as ((...args: unknown[]) => string) | undefined;
       if (typeof name !== 'string' || !summarize) return activity;
-      const withSummary = (args: unknown[], callOptions = {} as O) =>
+      const withSummary = (args: unknown[], callOptions: CallOptions = {}) =>
         activity.executeWithOptions({ summary: summarize(...args), ...callOptions }, args);
       return Object.assign((...args: unknown[]) => withSummary(args), {
-        executeWithOptions: (callOptions: O, args: unknown[]) => withSummary(args, callOptions),
+        executeWithOptions: (callOptions: CallOptions, args: unknown[]) => withSummary(args, callOptions),
       });
     },
   });
