@@ -56,8 +56,9 @@ const bookkeeping = proxyActivitiesWithSummaries<Activities>(bookkeepingOptions)
 
 // loadPlan as a local activity: it runs inside the workflow task that asked for it, so an
 // enrollment's start is one workflow task and one marker event, not an activity task and a
-// second workflow task (5 history events fewer, and a shorter history to replay on every
-// later wake-up when the worker's cache no longer holds the workflow). Same retries.
+// second workflow task: a shorter history to replay on every later wake-up when the worker's
+// cache no longer holds the workflow (9 events before the first timer, was 12; 7 once the
+// patch, which adds its own marker and `TemporalChangeVersion` upsert, is retired). Same retries.
 const PLAN_AS_LOCAL_ACTIVITY = 'load-plan-as-local-activity';
 const localBookkeeping = proxyLocalActivitiesWithSummaries<Activities>(bookkeepingOptions);
 

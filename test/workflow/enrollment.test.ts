@@ -80,8 +80,9 @@ test('E1: a contact receives every step at its delay and the enrollment complete
     ['last', 'sent'],
     ['welcome', 'sent'],
   ]);
-  // loadPlan (a local activity) mirrored the first step (no `recordProgress`), each send the step after it, and
-  // the last send recorded the ending in its own transaction (no `finishEnrollment`).
+  // loadPlan, a local activity, mirrored the first step (no `recordProgress`), each send the
+  // step after it, and the last send recorded the ending in its own transaction (no
+  // `finishEnrollment`).
   expect(await activitiesRun(enrollment.workflowId)).toEqual([
     'loadPlan (local)',
     'sendStep',
