@@ -52,26 +52,26 @@ function actionsOf(event: HistoryEvent): [string, number] | null {
   }
 }
 
-/** What a marker event records: a local activity's result, a patch (`patched()`), or other. */
+/** The SDK's marker names: a local activity's result, and a patch (`patched()`). */
+const MARKER_KINDS: Record<string, string> = { core_local_activity: 'local activity', core_patch: 'patch' };
+
+/** What a marker event records (undefined for any other event). */
 function markerKind(event: HistoryEvent): string | undefined {
   const marker = event.markerRecordedEventAttributes?.markerName;
-  if (marker === undefined || marker === null) return undefined;
-  return (
-    ({ core_local_activity: 'local activity', core_patch: 'patch' } as Record<string, string>)[marker] ??
-    marker
-  );
+  return marker ? (MARKER_KINDS[marker] ?? marker) : undefined;
 }
 
 export function priceHistory(events: HistoryEvent[]): HistoryCost {
   const cost: HistoryCost = { events: events.length, actions: 0, eventsByType: {}, actionsByType: {} };
   let markerInTask = false;
   for (const event of events) {
-    const detail = event.activityTaskScheduledEventAttributes?.activityType?.name ?? markerKind(event);
+    const marker = markerKind(event);
+    const detail = event.activityTaskScheduledEventAttributes?.activityType?.name ?? marker;
     const name = shortName(event.eventType ?? 0) + (detail ? ` (${detail})` : '');
     cost.eventsByType[name] = (cost.eventsByType[name] ?? 0) + 1;
     if (event.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) markerInTask = false;
     // Local activities: all of one workflow task count as one action. (A patch's marker is free.)
-    if (markerKind(event) === 'local activity' && !markerInTask) {
+    if (marker === 'local activity' && !markerInTask) {
       markerInTask = true;
       cost.actions += 1;
       cost.actionsByType['local activities'] = (cost.actionsByType['local activities'] ?? 0) + 1;
