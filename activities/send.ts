@@ -26,7 +26,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { LockMode, UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/postgresql';
+import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/postgresql';
 import { DEVELOPMENT_UNSUBSCRIBE_SECRET } from '../config/config.js';
 import {
   Contact,
@@ -46,6 +46,7 @@ import { recordEnding } from './ending.js';
 import { mirrorColumns } from './progress-mirror.js';
 import { appendEvent } from './event-log.js';
 import { checkSendGuard, type GuardRefusal } from './guard.js';
+import { lockSendRows } from './send-rows.js';
 import { takeSendTurn, type SendTurn } from './send-pacer.js';
 import type { SendStepInput, SendStepResult } from './types.js';
 
@@ -159,25 +160,13 @@ async function sendLocked(
   turn: SendTurn,
   prepared: PreparedDelivery | null,
 ): Promise<SendStepResult | RetryLater> {
-  // Lock order (sequence → contact → enrollment) matches every writer's, so no deadlocks.
-  const owner = await ownerOf(tx, input);
-  if (!owner) return { outcome: 'ended', status: 'cancelled', reason: 'record_missing' };
-  const sequence = await tx.findOne(Sequence, owner.sequence, { lockMode: LockMode.PESSIMISTIC_READ });
-  const contact = await tx.findOne(Contact, owner.contact, { lockMode: LockMode.PESSIMISTIC_READ });
-  // NO KEY UPDATE, not UPDATE: it excludes every other writer of the row but still lets the
-  // ledger's foreign key be checked from the journal connection while this lock is held.
-  const [row] = await tx
-    .getConnection()
-    .execute<Record<string, unknown>[]>(
-      'select * from "enrollment" where "id" = ? for no key update',
-      [input.enrollmentId],
-      'all',
-      tx.getTransactionContext(),
-    );
-  const enrollment = row ? tx.map(Enrollment, row) : null;
+  // Locked in the order every writer locks them (sequence → contact → enrollment): no deadlocks.
+  const rows = await lockSendRows(tx, input);
+  if (!rows) return { outcome: 'ended', status: 'cancelled', reason: 'record_missing' };
+  const { sequence, contact, enrollment } = rows;
 
   const ledgerKey = ledgerKeyOf(input);
-  let existing = await tx.findOne(Delivery, ledgerKey);
+  let existing = rows.existing;
   // This attempt's own prepared row, still unsent: not an earlier attempt to repeat. (Sent
   // meanwhile by a retry of this activity that overtook it, it is finished, reported below.)
   const ownPrepared =
@@ -185,24 +174,19 @@ async function sendLocked(
   if (ownPrepared) existing = null;
   if (existing && existing.status !== 'sending') return finishedResult(existing, enrollment, input);
 
-  const step = sequence?.liveVersion
+  const step = sequence.liveVersion
     ? await liveStep(tx, sequence.id, sequence.liveVersion, input.stepId)
     : null;
   const refusal = checkSendGuard(sequence, enrollment, contact, input.generation, step !== null);
-  if (refusal || !sequence || !contact || !enrollment || !step) {
-    const result: GuardRefusal = refusal ?? {
-      outcome: 'ended',
-      status: 'cancelled',
-      reason: 'record_missing',
-    };
+  if (refusal || !step) {
+    // No step and no refusal cannot happen: the guard refuses a step that is not live.
+    const result: GuardRefusal = refusal ?? { outcome: 'step_removed', reason: 'step_not_in_live_version' };
     if (ownPrepared) await forgetPrepared(tx, ownPrepared);
-    if (enrollment) {
-      appendEvent(tx, {
-        ...eventBase(enrollment),
-        type: 'send.refused',
-        data: { stepId: input.stepId, kind: input.kind, ...result },
-      });
-    }
+    appendEvent(tx, {
+      ...eventBase(enrollment),
+      type: 'send.refused',
+      data: { stepId: input.stepId, kind: input.kind, ...result },
+    });
     // A held step keeps its unfinished attempt for when it is resumed; a step that will never
     // be sent closes it, without knowing whether the provider got it.
     if (existing && result.outcome !== 'held') {

@@ -267,7 +267,85 @@ describe('D1: exactly once', () => {
     expect(next).toEqual({ outcome: 'held', source: 'enrollment', reason: 'enrollment_paused' });
     expect(fake.deliveries()).toHaveLength(1);
   });
+
+  // A send reads and locks its rows in one statement: one that waits for a writer's lock must
+  // then see what the writer committed, whichever of the three rows it changed.
+  test.each([
+    {
+      row: 'sequence',
+      write: 'update "sequence" set "status" = \'paused\' where "id" = ?',
+      id: (of: Awaited<ReturnType<typeof enrolled>>) => of.sequence.id,
+      expected: { outcome: 'held', source: 'sequence', reason: 'sequence_paused' },
+    },
+    {
+      row: 'contact',
+      write: 'update "contact" set "suppression" = \'unsubscribed\' where "id" = ?',
+      id: (of: Awaited<ReturnType<typeof enrolled>>) => of.contact.id,
+      expected: { outcome: 'ended', status: 'cancelled', reason: 'contact_unsubscribed' },
+    },
+    {
+      row: 'enrollment',
+      write: 'update "enrollment" set "status" = \'paused\' where "id" = ?',
+      id: (of: Awaited<ReturnType<typeof enrolled>>) => of.enrollment.id,
+      expected: { outcome: 'held', source: 'enrollment', reason: 'enrollment_paused' },
+    },
+  ])(
+    'D2/S3: a send that waits for an uncommitted change of its $row row sees it once committed, and sends nothing',
+    async ({ write, id, expected }) => {
+      const of = await enrolled();
+      let commit!: () => void;
+      const committing = new Promise<void>((resolve) => (commit = resolve));
+      const writer = db.orm.em.fork().transactional(async (tx) => {
+        await tx.getConnection().execute(write, [id(of)], 'run', tx.getTransactionContext());
+        await committing;
+      });
+      await eventually(async () => (await locksWaitedFor()) === 0 && (await rowChanged(write, id(of))), {
+        what: 'the writer to hold its row',
+      });
+      const sending = sendStepWith(new ScriptedSender())(of.input);
+      await eventually(async () => (await locksWaitedFor()) > 0, { what: 'the send to wait for the writer' });
+      commit();
+      await writer;
+
+      expect(await sending).toMatchObject(expected);
+      expect(fake.deliveries()).toHaveLength(0);
+      expect(await ledger(of.input.enrollmentId)).toHaveLength(0);
+    },
+  );
 });
+
+/** Sessions of this test database waiting for a row lock. */
+async function locksWaitedFor(): Promise<number> {
+  const [row] = await db.orm.em
+    .fork()
+    .getConnection()
+    .execute<{ waiting: string }[]>(
+      `select count(*) as waiting from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`,
+    );
+  return Number(row!.waiting);
+}
+
+/** True once the writer's statement has run: its row is locked (a NOWAIT lock attempt fails). */
+async function rowChanged(write: string, id: string): Promise<boolean> {
+  const table = /update "(\w+)"/.exec(write)![1]!;
+  try {
+    await db.orm.em
+      .fork()
+      .transactional((tx) =>
+        tx
+          .getConnection()
+          .execute(
+            `select 1 from "${table}" where "id" = ? for update nowait`,
+            [id],
+            'all',
+            tx.getTransactionContext(),
+          ),
+      );
+    return false;
+  } catch {
+    return true;
+  }
+}
 
 describe('D2/D5: sends waiting for the provider rate', () => {
   test('D2/D5: a pause is not held back by a send queued for its turn, and that send then holds its step', async () => {
