@@ -24,7 +24,7 @@ export interface SendRows {
 // Each table's row comes back as one JSON value (the tables share column names); the
 // managed entities are built from them as from any row (timestamps are timestamptz, which
 // JSON gives with their offset).
-const LOCK_SEND_ROWS = `
+const SEND_ROWS = `
   select to_jsonb(s) as sequence, to_jsonb(c) as contact, to_jsonb(e) as enrollment,
          to_jsonb(d) as delivery
     from "enrollment" e
@@ -32,11 +32,12 @@ const LOCK_SEND_ROWS = `
     join "contact" c on c."id" = e."contact_id"
     left join "delivery" d on d."enrollment_id" = e."id" and d."generation" = ?
                           and d."step_id" = ? and d."kind" = ?
-   where e."id" = ?
+   where e."id" = ?`;
+const LOCKED = `
      for share of s, c
      for no key update of e`;
 
-interface LockedRow {
+interface SendRowsResult {
   sequence: Record<string, unknown>;
   contact: Record<string, unknown>;
   enrollment: Record<string, unknown>;
@@ -44,11 +45,20 @@ interface LockedRow {
 }
 
 /** Null when the enrollment (or, through it, its sequence or contact) is gone. */
-export async function lockSendRows(tx: EntityManager, input: SendStepInput): Promise<SendRows | null> {
+export function lockSendRows(tx: EntityManager, input: SendStepInput): Promise<SendRows | null> {
+  return sendRows(tx, input, SEND_ROWS + LOCKED);
+}
+
+/** The same rows as they are now, without locks: what a send prepares ahead of its turn from. */
+export function readSendRows(em: EntityManager, input: SendStepInput): Promise<SendRows | null> {
+  return sendRows(em, input, SEND_ROWS);
+}
+
+async function sendRows(tx: EntityManager, input: SendStepInput, sql: string): Promise<SendRows | null> {
   const [row] = await tx
     .getConnection()
-    .execute<LockedRow[]>(
-      LOCK_SEND_ROWS,
+    .execute<SendRowsResult[]>(
+      sql,
       [input.generation, input.stepId, input.kind, input.enrollmentId],
       'all',
       tx.getTransactionContext(),

@@ -29,12 +29,12 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/postgresql';
 import { DEVELOPMENT_UNSUBSCRIBE_SECRET } from '../config/config.js';
 import {
-  Contact,
   Delivery,
-  Enrollment,
-  Sequence,
   SequenceVersion,
+  type Contact,
   type DeliveryFailure,
+  type Enrollment,
+  type Sequence,
 } from '../db/entities/index.js';
 import { renderStep, TemplateError } from '../email/render.js';
 import { DELIVERY_TAG, type OutgoingEmail } from '../email/sender.js';
@@ -46,7 +46,7 @@ import { recordEnding } from './ending.js';
 import { mirrorColumns } from './progress-mirror.js';
 import { appendEvent } from './event-log.js';
 import { checkSendGuard, type GuardRefusal } from './guard.js';
-import { lockSendRows } from './send-rows.js';
+import { lockSendRows, readSendRows } from './send-rows.js';
 import { takeSendTurn, type SendTurn } from './send-pacer.js';
 import type { SendStepInput, SendStepResult } from './types.js';
 
@@ -114,12 +114,10 @@ interface PreparedDelivery {
 async function prepareDelivery(deps: ActivityDeps, input: SendStepInput): Promise<PreparedDelivery | null> {
   const em = deps.orm.em.fork();
   const ledgerKey = ledgerKeyOf(input);
-  const owner = await ownerOf(em, input);
-  const sequence = owner && (await em.findOne(Sequence, owner.sequence));
-  const contact = owner && (await em.findOne(Contact, owner.contact));
-  const enrollment = await em.findOne(Enrollment, input.enrollmentId);
-  if (!sequence?.liveVersion || !contact || !enrollment) return null;
-  if (await em.findOne(Delivery, ledgerKey)) return null;
+  const rows = await readSendRows(em, input);
+  if (!rows || rows.existing) return null;
+  const { sequence, contact, enrollment } = rows;
+  if (!sequence.liveVersion) return null;
   const step = await liveStep(em, sequence.id, sequence.liveVersion, input.stepId);
   if (!step || checkSendGuard(sequence, enrollment, contact, input.generation, true)) return null;
   if (input.kind === 'resend' && !(await wasSent(em, ledgerKey))) return null;
@@ -520,12 +518,6 @@ function eventBase(enrollment: Enrollment) {
     contact: enrollment.contact,
     enrollment: enrollment.id,
   };
-}
-
-/** The enrollment's sequence and contact: given by the workflow, or read (an older caller). */
-async function ownerOf(tx: EntityManager, input: SendStepInput) {
-  if (input.sequenceId && input.contactId) return { sequence: input.sequenceId, contact: input.contactId };
-  return tx.findOne(Enrollment, input.enrollmentId, { fields: ['sequence', 'contact'] });
 }
 
 async function liveStep(

@@ -35,7 +35,10 @@ export interface NextStepMirror {
 }
 
 export interface SendStepInput extends EnrollmentRef {
-  /** The enrollment's sequence and contact, so the send locks them without reading the enrollment first. */
+  /**
+   * The enrollment's sequence and contact. Sends no longer need them (they read both through the
+   * enrollment, in the statement that locks it); workflows still pass them, histories hold them.
+   */
   sequenceId?: string;
   contactId?: string;
   stepId: string;
