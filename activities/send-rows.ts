@@ -33,6 +33,8 @@ const SEND_ROWS = `
     left join "delivery" d on d."enrollment_id" = e."id" and d."generation" = ?
                           and d."step_id" = ? and d."kind" = ?
    where e."id" = ?`;
+// NO KEY UPDATE, not UPDATE, on the enrollment: it excludes every other writer of the row but
+// still lets the ledger's foreign key be checked from the journal connection meanwhile.
 const LOCKED = `
      for share of s, c
      for no key update of e`;
