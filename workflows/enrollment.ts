@@ -157,7 +157,9 @@ export async function enrollmentWorkflow(input: EnrollmentInput): Promise<Enroll
     // T1/S4: due times never move; a step that is already due goes at the next valid send time.
     const sendAtMs = nextSendTime(Math.max(dueAtMs, Date.now()), plan.sendWindow, plan.timeZone);
     pending = { step, index, dueAtMs, sendAtMs };
-    await show(plan, pending);
+    show(plan, pending);
+    const unmirrored = stepToMirror(pending);
+    if (unmirrored) await bookkeeping.recordProgress({ ...ref, next: unmirrored });
 
     if (progress.skipRequested === step.id) {
       await skipPending(plan, step, 'skipped');
@@ -165,8 +167,8 @@ export async function enrollmentWorkflow(input: EnrollmentInput): Promise<Enroll
     }
     if (isHeld()) {
       // E8/S3: the pending step is held — not sent, not skipped, not lost — until resumed. A
-      // pause that arrived while show() was recording progress must still reach the UI.
-      await show(plan, pending);
+      // pause that arrived while the mirror was being recorded must still reach the UI.
+      show(plan, pending);
       await condition(() => !isHeld() || isEnding() || planIsStale || progress.skipRequested === step.id);
       continue;
     }
@@ -233,7 +235,7 @@ export async function enrollmentWorkflow(input: EnrollmentInput): Promise<Enroll
 
   const ending = progress.ending ?? ALL_STEPS_DONE;
   pending = null;
-  await show(plan, null);
+  show(plan, null);
   if (!endingRecorded) {
     await bookkeeping.finishEnrollment({ ...ref, status: ending.outcome, reason: ending.reason });
   }
@@ -248,8 +250,8 @@ export async function enrollmentWorkflow(input: EnrollmentInput): Promise<Enroll
       end(progress, loaded.outcome, loaded.reason);
       return null;
     }
-    // The activity mirrored the step this plan makes next, so show() need not. (A worker older
-    // than the mirror in loadPlan returns none: show() records it, as in histories from then.)
+    // The activity mirrored the step this plan makes next, so the loop need not. (A worker older
+    // than the mirror in loadPlan returns none: the loop records it, as in histories from then.)
     if (loaded.mirrored !== undefined) mirroredKey = mirrorKey(loaded.mirrored);
     return loaded.plan;
   }
@@ -297,8 +299,12 @@ export async function enrollmentWorkflow(input: EnrollmentInput): Promise<Enroll
     }
   }
 
-  /** Keeps the UI (search attributes, current details) and the database mirror current. */
-  async function show(currentPlan: EnrollmentPlan | null, current: PendingStep | null): Promise<void> {
+  /**
+   * Keeps the UI current: search attributes and current details. Synchronous on purpose: it
+   * runs on every turn of the loop, and the SDK records a stack trace for every promise a
+   * workflow creates, on every replay (bench/RESULTS.md, due burst).
+   */
+  function show(currentPlan: EnrollmentPlan | null, current: PendingStep | null): void {
     const status = statusOf(progress);
     const publishKey = `${status}|${current?.index ?? ''}|${current?.sendAtMs ?? ''}`;
     if (publishKey !== publishedKey) {
@@ -313,15 +319,20 @@ export async function enrollmentWorkflow(input: EnrollmentInput): Promise<Enroll
       ]);
     }
     setCurrentDetails(describe(progress, currentPlan, current));
-    // The database mirrors the step the enrollment waits for. Its active/paused status is
-    // written by the API alone, so a late mirror can never undo a pause or a resume.
-    if (!current || isEnding()) return;
+  }
+
+  /**
+   * The step the database should show as next, when its mirror does not show it yet (the
+   * caller records it); null when nothing is to be written. The mirror's active/paused status
+   * is written by the API alone, so a late mirror can never undo a pause or a resume.
+   */
+  function stepToMirror(current: PendingStep): NextStepMirror | null {
+    if (isEnding()) return null;
     const next = { stepId: current.step.id, index: current.index, dueAtMs: current.dueAtMs };
     const key = mirrorKey(next);
-    if (key !== mirroredKey) {
-      mirroredKey = key;
-      await bookkeeping.recordProgress({ ...ref, next });
-    }
+    if (key === mirroredKey) return null;
+    mirroredKey = key;
+    return next;
   }
 }
 
