@@ -291,7 +291,7 @@ describe('D1: exactly once', () => {
         wrote(); // the row is locked by the uncommitted change from here on
         await committing;
       });
-      await written;
+      await Promise.race([written, writer]); // a writer that fails says why, rather than hanging
       const sending = sendStepWith(new ScriptedSender())(of.input);
       await eventually(async () => (await locksWaitedFor()) > 0, { what: 'the send to wait for the writer' });
       commit();
