@@ -35,12 +35,8 @@ export interface NextStepMirror {
 }
 
 export interface SendStepInput extends EnrollmentRef {
-  /**
-   * The enrollment's sequence and contact. Sends no longer need them (they read both through the
-   * enrollment, in the statement that locks it); workflows still pass them, histories hold them.
-   */
-  sequenceId?: string;
-  contactId?: string;
+  // Workflows started by earlier versions also pass sequenceId and contactId; a send reads
+  // both through the enrollment, in the statement that locks it, and ignores them.
   stepId: string;
   kind: 'first' | 'resend';
   /** The instant the workflow decided to send at (the next step's delay counts from it). */

@@ -85,7 +85,6 @@ interface PendingStep {
 export async function enrollmentWorkflow(input: EnrollmentInput): Promise<EnrollmentResult> {
   const { enrollmentId, generation } = input;
   const ref = { enrollmentId, generation };
-  const owner = { sequenceId: input.sequenceId, contactId: input.contactId };
   const progress: EnrollmentProgress = input.carried ?? startProgress(Date.now());
   let plan: EnrollmentPlan | null = null;
   let planIsStale = false;
@@ -195,7 +194,6 @@ export async function enrollmentWorkflow(input: EnrollmentInput): Promise<Enroll
       [
         {
           ...ref,
-          ...owner,
           stepId: step.id,
           kind: 'first',
           scheduledAtMs: sendAtMs,
@@ -279,7 +277,7 @@ export async function enrollmentWorkflow(input: EnrollmentInput): Promise<Enroll
     const resumesBefore = progress.resumeCount;
     const result: SendStepResult = await delivery().sendStep.executeWithOptions(
       { summary: `resend step ${index + 1} '${step.name}'` },
-      [{ ...ref, ...owner, stepId, kind: 'resend', scheduledAtMs: Date.now(), next: null }],
+      [{ ...ref, stepId, kind: 'resend', scheduledAtMs: Date.now(), next: null }],
     );
     switch (result.outcome) {
       case 'held':
