@@ -23,7 +23,10 @@
  * delayed on its way is counted as late as it was. That correction lands long before it
  * matters: a slot constrains only the slot `rate` calls later (about a second on), and a
  * sender more than `LATE_MS` behind its slot does not leave on it but gives it back and
- * takes the next free one at once. A sender that does not send gives its slot back.
+ * takes the next free one at once. The slot is placed on the sender's clock from when it
+ * asked for it, so an answer that came back late (a stalled event loop) counts as lateness:
+ * counted from the answer, the sender would leave on the heels of the one reserved after it.
+ * A sender that does not send gives its slot back.
  *
  * Reserved before the guard, not inside it. A send reserves its slot before its guarded
  * transaction takes the sequence, contact and enrollment rows, and at most `GUARD_LEAD_MS`
@@ -149,6 +152,8 @@ export const GUARD_LEAD_MS = 100;
  * half a second, after it) reserves its own slot from it.
  */
 export const LATE_MS = 50;
+/** How often a late sender takes a new slot before it leaves on the last one however late. */
+const MAX_RETAKES = 3;
 /** A lead no slot is beyond: the slot is reserved at once. */
 const ANY_DISTANCE_MS = 24 * 60 * 60 * 1000;
 
@@ -171,8 +176,18 @@ export async function takeSendTurn(
 interface ReservedSlot {
   /** The slot as the database wrote it, which identifies it in the row. */
   slot: string;
-  /** When it is, on this process's clock. */
+  /**
+   * When it is, on this process's clock, at the latest: the database measured the wait
+   * somewhere between the question and its answer, so counted from the answer, leaving then
+   * is never early.
+   */
   leaveAt: number;
+  /**
+   * When it is at the earliest: counted from the question. Lateness is measured from here,
+   * so an answer that took long to come back (a stalled event loop, a busy database) counts
+   * as late, not as a slot that moved.
+   */
+  earliestAt: number;
   waitedMs: number;
 }
 
@@ -197,11 +212,14 @@ export async function openSendTurn(
 
   const leave = async <T>(call: ProviderCall<T>): Promise<Left<T>> => {
     let slot = reserved!;
-    for (;;) {
+    for (let retakes = 0; ; retakes++) {
       const untilSlot = slot.leaveAt - performance.now();
       if (untilSlot > 0) await sleep(untilSlot);
       // Checked once it may leave, so no wait (a guard, a stalled event loop) comes after it.
-      if (performance.now() - slot.leaveAt <= LATE_MS) break;
+      // A sender that cannot come within LATE_MS of any slot (the database answering slower
+      // than that) leaves on the last it took rather than ask forever: its departure is still
+      // recorded as late as it was, which is what keeps the window.
+      if (performance.now() - slot.earliestAt <= LATE_MS || retakes === MAX_RETAKES) break;
       // Past its guard already, it takes the next free slot however far: were it to wait for
       // one within the lead, the senders queued with a lead would take every slot before it.
       await giveBack();
@@ -245,6 +263,7 @@ async function reserveSlot(
   const interval = (ms: number) => `${ms.toFixed(3)} milliseconds`;
   let waitedMs = 0;
   for (;;) {
+    const askedAt = performance.now();
     const [row] = await em.execute<{ slot: string; wait_ms: string; reserved: boolean }[]>(RESERVE, [
       calls,
       interval(windowMs),
@@ -257,8 +276,10 @@ async function reserveSlot(
       continue;
     }
     const waitMs = Number(row.wait_ms);
-    if (row.reserved)
-      return { slot: row.slot, leaveAt: performance.now() + waitMs, waitedMs: waitedMs + waitMs };
+    if (row.reserved) {
+      const leaveAt = performance.now() + waitMs;
+      return { slot: row.slot, leaveAt, earliestAt: askedAt + waitMs, waitedMs: waitedMs + waitMs };
+    }
     // Not yet within the lead: nothing held meanwhile, and the slot may have moved on by then.
     const napMs = Math.max(1, waitMs - leadMs);
     await sleep(napMs);

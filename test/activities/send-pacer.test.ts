@@ -12,6 +12,7 @@ import {
   takeSendTurn,
   type ProviderCall,
 } from '../../activities/send-pacer.js';
+import type { MikroORM } from '@mikro-orm/postgresql';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
 let db: TestDatabase;
@@ -95,13 +96,56 @@ test('D5: a sender late for its slot takes the next free one at once: the calls 
   }
 });
 
+/**
+ * The shared row through a connection whose answer to the reservation comes back `delayMs`
+ * after the database gave it, as through a stalled event loop: `reserved` resolves once the
+ * database has reserved the slot.
+ */
+function answeringLate(delayMs: number): { orm: MikroORM; reserved: Promise<void> } {
+  let databaseAnswered!: () => void;
+  const reserved = new Promise<void>((resolve) => (databaseAnswered = resolve));
+  const fork = () => {
+    const em = db.orm.em.fork();
+    let late = true;
+    // The pacer runs its statements as em.execute(sql, params).
+    const execute = async (sql: string, params?: unknown[]) => {
+      const result = await em.execute(sql, params);
+      const reservation = Array.isArray(result) && (result[0] as { reserved?: boolean })?.reserved;
+      if (reservation && late) {
+        late = false;
+        databaseAnswered();
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+      }
+      return result;
+    };
+    return Object.assign(Object.create(em) as typeof em, { execute });
+  };
+  return { orm: { em: { fork } } as unknown as MikroORM, reserved };
+}
+
+test('D5: a slot whose reservation was answered late counts as late: the sender behind it goes first, and the spacing holds', async () => {
+  const starts: number[] = [];
+  // The first slot is the database's "now"; the answer reaches the sender 200 ms after.
+  const slow = answeringLate(200);
+  const first = openSendTurn(slow.orm, RATE, 500).then((turn) => turn.depart(timedCall(starts)));
+  await slow.reserved;
+  // Reserved one spacing after the first slot, and answered at once.
+  const second = await (await openSendTurn(db.orm, RATE, 500)).depart(timedCall(starts));
+  const late = await first;
+  // Counted from the late answer, the first would have left 46 ms after the second.
+  expect(late.departedMs - second.departedMs).toBeGreaterThanOrEqual(spacingMs - LATE_MS);
+  expectPaced(starts);
+});
+
 test('D5: turns overlap: the next sender reserves its slot while the one before has not left yet', async () => {
   // Under one turn at a time, the second reservation would wait for the first departure: here, forever.
+  const starts: number[] = [];
   const first = await openSendTurn(db.orm, RATE, 500);
   const second = await openSendTurn(db.orm, RATE, 500);
-  const [a, b] = [await first.depart(noCall), await second.depart(noCall)];
-  expect(b.departedMs - a.departedMs).toBeGreaterThanOrEqual(spacingMs - LATE_MS);
-  expect(b.waitedMs).toBeGreaterThan(spacingMs / 2); // reserved a slot after the first one's, not beside it
+  await first.depart(timedCall(starts));
+  const { waitedMs } = await second.depart(timedCall(starts));
+  expectPaced(starts);
+  expect(waitedMs).toBeGreaterThan(spacingMs / 2); // reserved a slot after the first one's, not beside it
 });
 
 test('D5: senders in one worker queue in memory and keep the same pacing', async () => {
