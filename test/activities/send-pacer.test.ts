@@ -97,22 +97,24 @@ test('D5: a sender late for its slot takes the next free one at once: the calls 
 });
 
 /**
- * The shared row through a connection whose answer to the reservation comes back `delayMs`
- * after the database gave it, as through a stalled event loop: `reserved` resolves once the
- * database has reserved the slot.
+ * The shared row through a connection whose answers to its first `lateAnswers` reservations
+ * come back `delayMs` after the database gave them, as through a stalled event loop:
+ * `reserved` resolves once the database has reserved the first slot.
  */
-function answeringLate(delayMs: number): { orm: MikroORM; reserved: Promise<void> } {
+function answeringLate(
+  delayMs: number,
+  lateAnswers = 1,
+): { orm: MikroORM; reserved: Promise<void>; reservations: () => number } {
   let databaseAnswered!: () => void;
   const reserved = new Promise<void>((resolve) => (databaseAnswered = resolve));
+  let reservations = 0;
   const fork = () => {
     const em = db.orm.em.fork();
-    let late = true;
     // The pacer runs its statements as em.execute(sql, params).
     const execute = async (sql: string, params?: unknown[]) => {
       const result = await em.execute(sql, params);
       const reservation = Array.isArray(result) && (result[0] as { reserved?: boolean })?.reserved;
-      if (reservation && late) {
-        late = false;
+      if (reservation && ++reservations <= lateAnswers) {
         databaseAnswered();
         await new Promise((resolve) => setTimeout(resolve, delayMs));
       }
@@ -120,7 +122,7 @@ function answeringLate(delayMs: number): { orm: MikroORM; reserved: Promise<void
     };
     return Object.assign(Object.create(em) as typeof em, { execute });
   };
-  return { orm: { em: { fork } } as unknown as MikroORM, reserved };
+  return { orm: { em: { fork } } as unknown as MikroORM, reserved, reservations: () => reservations };
 }
 
 test('D5: a slot whose reservation was answered late counts as late: the sender behind it goes first, and the spacing holds', async () => {
@@ -135,6 +137,16 @@ test('D5: a slot whose reservation was answered late counts as late: the sender 
   // Counted from the late answer, the first would have left 46 ms after the second.
   expect(late.departedMs - second.departedMs).toBeGreaterThanOrEqual(spacingMs - LATE_MS);
   expectPaced(starts);
+});
+
+test('D5: a sender whose every reservation is answered late leaves on its fourth slot rather than ask forever, recorded as late as it was', async () => {
+  const slow = answeringLate(100, Infinity);
+  const { departedMs } = await (await openSendTurn(slow.orm, RATE)).depart(noCall);
+  expect(slow.reservations()).toBe(4); // its first slot and three taken again
+  // The slots it gave back are gone; its departure is the one entry.
+  const entries = await pacerEntries();
+  expect(entries).toHaveLength(1);
+  expect(entries[0]).toBeCloseTo(departedMs, 0);
 });
 
 test('D5: turns overlap: the next sender reserves its slot while the one before has not left yet', async () => {
